@@ -1,0 +1,152 @@
+/*
+ * facesearch/image.h — photo decoding and pixel operations.
+ *
+ * Decoding: JPEG through libjpeg-turbo's TurboJPEG API (baseline,
+ * progressive, grayscale, CMYK/YCCK) and PNG through libpng (8/16-bit,
+ * palette, gray, alpha dropped), always to packed RGB8.  The format is
+ * detected from the bytes, never from the file name.  With default options a
+ * JPEG decodes bit-identically to libjpeg-turbo's defaults (ISLOW IDCT, fancy
+ * upsampling), which is what the reference networks were fed.
+ *
+ * Every decode failure — unreadable file, unknown format, corrupt or truncated
+ * data (including libjpeg's recoverable "corrupt data" warnings, which would
+ * otherwise yield a silently grey-padded image), a pixel count over the
+ * limit — is returned as a status with a one-line message; nothing aborts.
+ */
+#ifndef FACESEARCH_IMAGE_H
+#define FACESEARCH_IMAGE_H
+
+#include "facesearch/common.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum fs_format {
+    FS_FORMAT_UNKNOWN = 0,
+    FS_FORMAT_JPEG,
+    FS_FORMAT_PNG
+} fs_format;
+
+/* Default refusal threshold for decompression bombs: 100 megapixels. */
+#define FS_DEFAULT_MAX_PIXELS 100000000ULL
+
+/* A packed RGB8 image, row-major, 3 bytes per pixel, no row padding.
+ * `data` is malloc'ed and owned by the struct; release with fs_image_free. */
+typedef struct fs_image {
+    int width, height;
+    uint8_t *data;
+} fs_image;
+
+/* What a header says about a photo, before (or without) decoding. */
+typedef struct fs_image_info {
+    fs_format format;
+    int width, height;   /* stored dimensions, before orientation */
+    int orientation;     /* EXIF orientation 1..8 (1 when absent or invalid) */
+    int components;      /* 1 gray, 3 colour, 4 CMYK/YCCK (JPEG); PNG: 1..4 */
+    int progressive;     /* JPEG: 1 if progressive */
+    int bit_depth;       /* PNG: 1..16; JPEG: 8 */
+    const char *colorspace; /* static string: "ycbcr", "gray", "rgb", "cmyk",
+                               "ycck", "palette", "gray+alpha", "rgba" */
+} fs_image_info;
+
+typedef struct fs_decode_opts {
+    /* DCT-domain downscaling (JPEG only): decode at the smallest libjpeg-turbo
+     * scale factor whose output (after orientation) is still at least
+     * min_width x min_height.  0,0 = full size (bit-exact default). */
+    int min_width, min_height;
+    /* Apply the EXIF orientation (rotate/flip) so the image is upright.
+     * Off by default to match the reference pipeline, which ignores EXIF. */
+    int apply_orientation;
+    /* Refuse images whose stored width*height exceeds this, before any
+     * pixel buffer is allocated.  0 means FS_DEFAULT_MAX_PIXELS. */
+    uint64_t max_pixels;
+} fs_decode_opts;
+
+/* Detects the format from the first bytes.  Never fails. */
+fs_format fs_image_sniff(const uint8_t *buf, size_t len);
+
+/* Short name of a format: "jpeg", "png" or "unknown". */
+const char *fs_format_name(fs_format f);
+
+/* Reads only the headers of an in-memory photo into *info.
+ * Errors: FS_EFORMAT (not JPEG/PNG), FS_ECORRUPT (unreadable header). */
+int fs_image_probe(const uint8_t *buf, size_t len, fs_image_info *info,
+                   fs_error *err);
+
+/* Decodes an in-memory photo to RGB8 into *out (which the caller later
+ * releases with fs_image_free; on error *out is left empty).  opts may be
+ * NULL for defaults.  info, if not NULL, receives the header facts.
+ * Errors: FS_EFORMAT, FS_ECORRUPT, FS_ELIMIT, FS_ENOMEM. */
+int fs_image_decode(const uint8_t *buf, size_t len, const fs_decode_opts *opts,
+                    fs_image *out, fs_image_info *info, fs_error *err);
+
+/* As fs_image_decode, reading the file at path; messages name the path.
+ * Additional error: FS_EIO. */
+int fs_image_decode_file(const char *path, const fs_decode_opts *opts,
+                         fs_image *out, fs_image_info *info, fs_error *err);
+
+/* Allocates an uninitialised width x height RGB8 image.  Errors: FS_EUSAGE
+ * (non-positive size), FS_ENOMEM. */
+int fs_image_alloc(fs_image *img, int width, int height, fs_error *err);
+
+/* Frees the pixels and zeroes the struct.  Safe on an empty/zeroed image. */
+void fs_image_free(fs_image *img);
+
+/* Applies EXIF orientation o (1..8) to img in place (may reallocate; width
+ * and height swap for 5..8).  Errors: FS_ENOMEM. */
+int fs_image_orient(fs_image *img, int orientation, fs_error *err);
+
+/* Copies the rectangle [x, x+w) x [y, y+h), clipped to the image, into a new
+ * image *out.  Errors: FS_EUSAGE when the clipped rectangle is empty, FS_ENOMEM. */
+int fs_image_crop(const fs_image *img, int x, int y, int w, int h,
+                  fs_image *out, fs_error *err);
+
+/* Encodes img as a baseline JPEG (quality 1..100, 4:2:0) into a malloc'ed
+ * buffer *jpeg of *len bytes, owned by the caller (free()).
+ * Errors: FS_EUSAGE, FS_ENOMEM, FS_EINTERNAL. */
+int fs_image_encode_jpeg(const fs_image *img, int quality, uint8_t **jpeg,
+                         size_t *len, fs_error *err);
+
+/*
+ * TensorFlow-legacy bilinear resize (tf.image.resize_bilinear with
+ * align_corners=false, half_pixel_centers=false), as the reference nets used:
+ * for output row r the source row is sy = r * in_h / out_h (no half-pixel
+ * shift), y0 = floor(sy), y1 = min(ceil(sy), in_h-1), fy = sy - y0; columns
+ * likewise; top/bottom lerps along x, then along y.  No anti-aliasing.
+ * Output is float (values not rounded).  Channels are interleaved (HWC).
+ *
+ * The source is a window of a larger buffer: `src` points at its top-left
+ * element, `src_stride` is the distance between rows in elements.  The window
+ * is src_w x src_h; when pad_w/pad_h exceed it, the window is treated as
+ * extended with zeros at the right/bottom to pad_w x pad_h (pass pad_w = src_w,
+ * pad_h = src_h for no padding).  This is how the detector's bottom/right zero
+ * padding to a square is done without materialising the padded image.
+ */
+void fs_resize_tf_u8(const uint8_t *src, int src_w, int src_h, int src_stride,
+                     int pad_w, int pad_h, int channels,
+                     float *dst, int dst_w, int dst_h);
+void fs_resize_tf_f32(const float *src, int src_w, int src_h, int src_stride,
+                      int pad_w, int pad_h, int channels,
+                      float *dst, int dst_w, int dst_h);
+
+/*
+ * Affine warp with bilinear sampling: dst(x, y) = src(M * (x, y, 1)) where
+ * M = {a, b, c, d, e, f} maps destination pixel coordinates to source pixel
+ * coordinates: sx = a*x + b*y + c, sy = d*x + e*y + f (pixel centres at
+ * integer coordinates).  Samples outside the source read `border` (per
+ * channel, may be NULL for 0).  dst is dst_w x dst_h x 3 float, HWC.
+ */
+void fs_warp_affine_u8(const fs_image *src, const double m[6],
+                       float *dst, int dst_w, int dst_h, const float border[3]);
+
+/* Inverts a 2x3 affine map (as used by fs_warp_affine_u8).  Returns FS_OK, or
+ * FS_EUSAGE when it is singular. */
+int fs_affine_invert(const double m[6], double inv[6]);
+
+/* Resizes an RGB8 image to w x h with an area-averaging (box) filter for
+ * downscaling and bilinear for upscaling, into a new image *out; for
+ * thumbnails and previews, not for network inputs.  Errors: FS_EUSAGE, FS_ENOMEM. */
+int fs_image_resize(const fs_image *img, int w, int h, fs_image *out,
+                    fs_error *err);
+
+#endif

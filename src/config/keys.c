@@ -1,0 +1,30 @@
+/*
+ * The configuration schema: every tunable facesearch has.  configs/default.conf
+ * must list the same keys with the same defaults (tests/test_config.c checks).
+ * Later stages append their keys here.
+ */
+#include "facesearch/config.h"
+
+static const fs_config_key keys[] = {
+    /* name, type, default, min, max, choices, doc */
+    {"paths.models", FS_CFG_STRING, "models", 0, 0, NULL,
+     "directory holding the model weights (make models)"},
+    {"decode.max_pixels", FS_CFG_INT, "100000000", 1, 1e12, NULL,
+     "refuse photos with more pixels than this, before decoding"},
+    {"decode.max_file_bytes", FS_CFG_INT, "268435456", 1, 1e12, NULL,
+     "refuse photo files larger than this"},
+    {"decode.apply_orientation", FS_CFG_BOOL, "true", 0, 0, NULL,
+     "rotate photos upright according to their EXIF orientation"},
+    {"run.threads", FS_CFG_INT, "0", 0, 1024, NULL,
+     "worker threads; 0 = all cores"},
+};
+
+int fs_config_key_count(void)
+{
+    return (int)(sizeof keys / sizeof keys[0]);
+}
+
+const fs_config_key *fs_config_key_at(int i)
+{
+    return i >= 0 && i < fs_config_key_count() ? &keys[i] : (const fs_config_key *)0;
+}

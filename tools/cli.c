@@ -1,0 +1,96 @@
+/* Shared command-line plumbing (see tools/cli.h). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("facesearch: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_fail(const fs_error *e)
+{
+    cli_error("%s", e->msg[0] ? e->msg : fs_status_name(e->code));
+    return fs_exit_code(e->code);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "facesearch %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'facesearch %s --help'.\n", cmd);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+fs_config *cli_config_open(int argc, char **argv, int *exit_code)
+{
+    fs_config *cfg = fs_config_create();
+    if (!cfg) {
+        cli_error("out of memory");
+        *exit_code = EXIT_INTERNAL;
+        return NULL;
+    }
+    const char *path = getenv("FACESEARCH_CONFIG");
+    if (path && !*path)
+        path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+    }
+    if (path) {
+        fs_error e = {0};
+        if (fs_config_load(cfg, path, &e) != FS_OK) {
+            *exit_code = e.code == FS_EIO ? EXIT_DATA : EXIT_USAGE;
+            cli_error("%s", e.msg);
+            fs_config_destroy(cfg);
+            return NULL;
+        }
+    }
+    *exit_code = EXIT_OK;
+    return cfg;
+}
+
+int cli_config_set(fs_config *cfg, const char *key, const char *value,
+                   const char *flag)
+{
+    fs_error e = {0};
+    if (fs_config_set(cfg, key, value, flag, &e) != FS_OK) {
+        cli_error("%s", e.msg);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20)
+                fprintf(f, "\\u%04x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}

@@ -1,0 +1,49 @@
+/*
+ * tools/cli.h — what every `facesearch <command>` shares: the command table,
+ * option parsing over the configuration, error printing and JSON helpers.
+ */
+#ifndef FS_TOOLS_CLI_H
+#define FS_TOOLS_CLI_H
+
+#include <stdio.h>
+
+#include "facesearch/common.h"
+#include "facesearch/config.h"
+
+/* Exit codes (stable; scripts rely on them). */
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_DATA = 2, EXIT_INTERNAL = 3 };
+
+typedef struct fs_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const char *summary;
+} fs_command;
+
+/* Prints "facesearch: <msg>" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints e's message and returns the exit code for its status. */
+int cli_fail(const fs_error *e);
+
+/* Prints "facesearch <cmd>: <msg>\nTry 'facesearch <cmd> --help'." and
+ * returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * The configuration a command runs with: defaults, then --config FILE (or
+ * $FACESEARCH_CONFIG), then flags.  cli_config_open scans argv for --config
+ * first so that flags given before it still win.  Returns NULL after printing
+ * the error (exit code in *exit_code).
+ */
+fs_config *cli_config_open(int argc, char **argv, int *exit_code);
+
+/* Applies one flag value to a config key, printing the error on failure.
+ * Returns 0 on success, else the exit code. */
+int cli_config_set(fs_config *cfg, const char *key, const char *value,
+                   const char *flag);
+
+/* Writes s as a JSON string literal (with quotes) to f. */
+void json_str(FILE *f, const char *s);
+
+#endif

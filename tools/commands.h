@@ -1,0 +1,7 @@
+/* tools/commands.h — one entry point per command, each in tools/cmd_<name>.c. */
+#ifndef FS_TOOLS_COMMANDS_H
+#define FS_TOOLS_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+
+#endif

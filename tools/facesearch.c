@@ -1,0 +1,54 @@
+/*
+ * facesearch — offline face search over photo archives.
+ * The git-style front door: `facesearch [--version|--help] <command> [args]`.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+/* Only implemented commands are listed. */
+static const fs_command commands[] = {
+    {"info", cmd_info, "show format, size, orientation and decode time of photos"},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: facesearch [--version] [--help] <command> [<args>]\n"
+            "\n"
+            "Offline face search over photo archives.\n"
+            "\n"
+            "Commands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\n"
+            "'facesearch <command> --help' describes a command.\n"
+            "Exit codes: 0 ok, 1 usage error, 2 bad input or data, 3 internal error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("facesearch %s\n", FS_VERSION);
+        return EXIT_OK;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    cli_error("'%s' is not a facesearch command. See 'facesearch --help'.", name);
+    return EXIT_USAGE;
+}
