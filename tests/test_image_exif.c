@@ -213,14 +213,16 @@ TEST(image_exif_malformed_segments_in_jpeg)
     REQUIRE(j);
     fs_decode_opts on = {.apply_orientation = 1};
     fs_error e = {0};
+    /* Payloads are string literals; LIT gives pointer and exact length. */
+#define LIT(s) (const uint8_t *)(s), sizeof(s) - 1
     struct { const char *name; const uint8_t *p; size_t n; int want; } cases[] = {
-        {"header only", (const uint8_t *)"Exif\0\0", 6, 1},
-        {"no TIFF", (const uint8_t *)"Exif\0\0II", 8, 1},
-        {"bad order", (const uint8_t *)"Exif\0\0XX*\0\10\0\0\0", 14, 1},
-        {"offset past end", (const uint8_t *)"Exif\0\0II*\0\377\377\0\0", 14, 1},
-        {"huge count", (const uint8_t *)"Exif\0\0II*\0\10\0\0\0\377\377\22\1\3\0", 20, 1},
-        {"XMP, not EXIF", (const uint8_t *)"http://ns.adobe.com/xap/1.0/\0<x/>", 33, 1},
-        {"FF variant", (const uint8_t *)"Exif\0\377MM\0*\0\0\0\10\0\1\1\22\0\3\0\0\0\1\0\10\0\0", 32, 8},
+        {"header only", LIT("Exif\0\0"), 1},
+        {"no TIFF", LIT("Exif\0\0II"), 1},
+        {"bad order", LIT("Exif\0\0XX*\0\10\0\0\0"), 1},
+        {"offset past end", LIT("Exif\0\0II*\0\377\377\0\0"), 1},
+        {"huge count", LIT("Exif\0\0II*\0\10\0\0\0\377\377\22\1\3\0"), 1},
+        {"XMP, not EXIF", LIT("http://ns.adobe.com/xap/1.0/\0<x/>"), 1},
+        {"FF variant", LIT("Exif\0\377MM\0*\0\0\0\10\0\1\1\22\0\3\0\0\0\1\0\10\0\0"), 8},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t len;
@@ -240,7 +242,7 @@ TEST(image_exif_malformed_segments_in_jpeg)
     uint8_t *ex3 = tu_exif_block(3, 0, 1, &el), *ex6 = tu_exif_block(6, 1, 1, &el);
     uint8_t *a = tu_jpeg_insert(j, jl, 0xE1, ex6, el, &l1);            /* later: 6 */
     uint8_t *b = tu_jpeg_insert(a, l1, 0xE1, ex3, el, &l2);            /* first: 3 */
-    uint8_t *c = tu_jpeg_insert(b, l2, 0xE1, (const uint8_t *)"http://ns.adobe.com/xap/1.0/\0", 29, &l3);
+    uint8_t *c = tu_jpeg_insert(b, l2, 0xE1, LIT("http://ns.adobe.com/xap/1.0/\0"), &l3);
     fs_image_info info;
     CHECK_OK(fs_image_probe(c, l3, &info, &e), &e);
     CHECK_INT(info.orientation, 3);
@@ -250,7 +252,7 @@ TEST(image_exif_malformed_segments_in_jpeg)
     free(ex3);
     free(ex6);
     /* An APP1 whose length runs past the end of the file: an error, no crash. */
-    uint8_t *bad = tu_jpeg_insert(j, jl, 0xE1, (const uint8_t *)"Exif\0\0", 6, &l1);
+    uint8_t *bad = tu_jpeg_insert(j, jl, 0xE1, LIT("Exif\0\0"), &l1);
     bad[4] = 0xFF;
     bad[5] = 0xF0;
     fs_image img;
