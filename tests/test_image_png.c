@@ -372,3 +372,74 @@ TEST(image_png_damaged_and_oversized)
     free(png);
     fs_image_free(&ref);
 }
+
+/* Recomputes the CRC of every chunk, so mutated chunk data gets past the
+ * CRC check and into libpng's parsers and zlib (the longjmp paths). */
+static void fix_crcs(uint8_t *p, size_t len)
+{
+    size_t pos = 8;
+    while (pos + 12 <= len) {
+        size_t n = (size_t)p[pos] << 24 | (size_t)p[pos + 1] << 16 | (size_t)p[pos + 2] << 8 | p[pos + 3];
+        if (n > len - pos - 12)
+            return;
+        uint32_t crc = (uint32_t)crc32(0, p + pos + 4, (uInt)(n + 4));
+        for (int i = 0; i < 4; i++)
+            p[pos + 8 + n + i] = (uint8_t)(crc >> (24 - 8 * i));
+        pos += n + 12;
+    }
+}
+
+TEST(image_png_mutations_with_valid_crcs)
+{
+    fs_image ref;
+    tu_pattern(&ref, 40, 30);
+    png_color pal[16];
+    uint8_t idx[40 * 30], trans[16];
+    for (int i = 0; i < 16; i++) {
+        pal[i].red = pal[i].green = pal[i].blue = (png_byte)(i * 17);
+        trans[i] = (uint8_t)(255 - i);
+    }
+    for (int i = 0; i < 40 * 30; i++)
+        idx[i] = (uint8_t)(i % 16);
+    png_spec specs[2] = {
+        {40, 30, PNG_COLOR_TYPE_RGB, 8, PNG_INTERLACE_ADAM7, ref.data, 120, NULL, 0, NULL, 0, NULL, 0},
+        {40, 30, PNG_COLOR_TYPE_PALETTE, 8, PNG_INTERLACE_NONE, idx, 40, pal, 16, trans, 16, NULL, 0},
+    };
+    for (int sp = 0; sp < 2; sp++) {
+        size_t len;
+        uint8_t *png = write_png(&specs[sp], &len);
+        REQUIRE(png);
+        uint8_t *c = malloc(len);
+        REQUIRE(c);
+        int decoded = 0, failed = 0;
+        uint32_t s = 2024u + (uint32_t)sp;
+        for (int k = 0; k < 2000; k++) {
+            memcpy(c, png, len);
+            int n = 1 + k % 3;
+            for (int m = 0; m < n; m++) {
+                s = s * 1664525u + 1013904223u;
+                size_t pos = 8 + (s >> 8) % (len - 8);
+                s = s * 1664525u + 1013904223u;
+                c[pos] ^= (uint8_t)(1 + (s >> 24) % 255);
+            }
+            fix_crcs(c, len);
+            fs_image img;
+            fs_error e = {0};
+            int st = fs_image_decode(c, len, NULL, &img, NULL, &e);
+            if (st == FS_OK) {
+                CHECK(img.data && img.width > 0 && img.height > 0 &&
+                      (long long)img.width * img.height <= (long long)FS_DEFAULT_MAX_PIXELS);
+                decoded++;
+            } else {
+                CHECK_MSG((st == FS_ECORRUPT || st == FS_EFORMAT || st == FS_ELIMIT) && e.msg[0] &&
+                              img.data == NULL, "variant %d: status %d (%s)", k, st, e.msg);
+                failed++;
+            }
+            fs_image_free(&img);
+        }
+        CHECK(decoded > 50 && failed > 50);
+        free(c);
+        free(png);
+    }
+    fs_image_free(&ref);
+}

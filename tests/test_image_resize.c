@@ -51,55 +51,57 @@ static const rcase cases[] = {
     {300, 200, 301, 333, 2, 299, 199},     /* odd everything */
 };
 
+/* Runs one case on the window at `off` of a u8 buffer (is_f32 = 0) or a
+ * float buffer and compares with the naive formula, bit for bit. */
+static void check_case(const rcase *c, size_t k, const void *buf, int is_f32, int stride,
+                       size_t off, const char *what)
+{
+    float *P = calloc((size_t)c->pw * c->ph * c->ch, sizeof(float));
+    size_t on = (size_t)c->ow * c->oh * c->ch;
+    float *want = malloc(sizeof(float) * on), *got = malloc(sizeof(float) * on);
+    REQUIRE(P && want && got);
+    const uint8_t *b8 = buf;
+    const float *bf = buf;
+    for (int y = 0; y < c->sh; y++)
+        for (int x = 0; x < c->sw * c->ch; x++) {
+            size_t i = off + (size_t)y * stride + x;
+            P[(size_t)y * c->pw * c->ch + x] = is_f32 ? bf[i] : (float)b8[i];
+        }
+    naive_tf(P, c->pw, c->ph, c->ch, want, c->ow, c->oh);
+    int st = is_f32 ? fs_resize_tf_f32(bf + off, c->sw, c->sh, stride, c->pw, c->ph, c->ch, got,
+                                       c->ow, c->oh)
+                    : fs_resize_tf_u8(b8 + off, c->sw, c->sh, stride, c->pw, c->ph, c->ch, got,
+                                      c->ow, c->oh);
+    CHECK_INT(st, FS_OK);
+    CHECK_MSG(memcmp(want, got, sizeof(float) * on) == 0, "case %zu: %s differs", k, what);
+    free(P);
+    free(want);
+    free(got);
+}
+
 TEST(image_resize_tf_bit_exact_against_naive_formula)
 {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const rcase *c = &cases[k];
         /* The window sits at (3, 2) inside a bigger buffer, with row padding. */
         int bw = c->sw + 7, bh = c->sh + 4, stride = bw * c->ch + 5;
-        uint8_t *buf = malloc((size_t)stride * bh);
-        float *fbuf = malloc(sizeof(float) * (size_t)stride * bh);
-        float *P = calloc((size_t)c->pw * c->ph * c->ch, sizeof(float));
-        size_t on = (size_t)c->ow * c->oh * c->ch;
-        float *want = malloc(sizeof(float) * on), *got = malloc(sizeof(float) * on);
-        float *got_f = malloc(sizeof(float) * on);
-        REQUIRE(buf && fbuf && P && want && got && got_f);
+        size_t n = (size_t)stride * bh, off = (size_t)2 * stride + 3 * c->ch;
+        uint8_t *buf = malloc(n);
+        float *fbuf = malloc(sizeof(float) * n);
+        REQUIRE(buf && fbuf);
         uint32_t s = 77;
-        for (size_t i = 0; i < (size_t)stride * bh; i++) {
+        for (size_t i = 0; i < n; i++) {
             s = s * 1103515245u + 12345u;
             buf[i] = (uint8_t)(s >> 23);
-            fbuf[i] = (float)buf[i] * 0.37f - 11.0f; /* non-integer floats */
-        }
-        const size_t off = (size_t)2 * stride + 3 * c->ch;
-        for (int y = 0; y < c->sh; y++)
-            for (int x = 0; x < c->sw * c->ch; x++)
-                P[(size_t)y * c->pw * c->ch + x] = buf[off + (size_t)y * stride + x];
-        naive_tf(P, c->pw, c->ph, c->ch, want, c->ow, c->oh);
-        CHECK_INT(fs_resize_tf_u8(buf + off, c->sw, c->sh, stride, c->pw, c->ph, c->ch, got,
-                                  c->ow, c->oh), FS_OK);
-        CHECK_MSG(memcmp(want, got, sizeof(float) * on) == 0, "case %zu: u8 differs", k);
-        /* f32 input holding the same integers: identical result. */
-        for (size_t i = 0; i < (size_t)stride * bh; i++)
             fbuf[i] = (float)buf[i];
-        CHECK_INT(fs_resize_tf_f32(fbuf + off, c->sw, c->sh, stride, c->pw, c->ph, c->ch, got_f,
-                                   c->ow, c->oh), FS_OK);
-        CHECK_MSG(memcmp(want, got_f, sizeof(float) * on) == 0, "case %zu: f32 differs", k);
-        /* Non-integer floats. */
-        for (size_t i = 0; i < (size_t)stride * bh; i++)
+        }
+        check_case(c, k, buf, 0, stride, off, "u8");
+        check_case(c, k, fbuf, 1, stride, off, "f32 (integers)");
+        for (size_t i = 0; i < n; i++)
             fbuf[i] = (float)buf[i] * 0.37f - 11.0f;
-        for (int y = 0; y < c->sh; y++)
-            for (int x = 0; x < c->sw * c->ch; x++)
-                P[(size_t)y * c->pw * c->ch + x] = fbuf[off + (size_t)y * stride + x];
-        naive_tf(P, c->pw, c->ph, c->ch, want, c->ow, c->oh);
-        CHECK_INT(fs_resize_tf_f32(fbuf + off, c->sw, c->sh, stride, c->pw, c->ph, c->ch, got_f,
-                                   c->ow, c->oh), FS_OK);
-        CHECK_MSG(memcmp(want, got_f, sizeof(float) * on) == 0, "case %zu: f32 (fractional) differs", k);
+        check_case(c, k, fbuf, 1, stride, off, "f32 (fractions)");
         free(buf);
         free(fbuf);
-        free(P);
-        free(want);
-        free(got);
-        free(got_f);
     }
 }
 
