@@ -30,6 +30,7 @@
 
 #define FS_LANDMARKS 68
 #define FS_DESCRIPTOR_DIM 128
+#define FS_MAX_FACES 1000  /* upper bound of fs_engine_opts.max_faces */
 
 typedef enum fs_detector_kind {
     FS_DETECTOR_SSD = 0,  /* SSD MobileNet v1, the reference detector */
@@ -40,7 +41,8 @@ typedef enum fs_detector_kind {
 typedef struct fs_engine_opts {
     fs_detector_kind detector;
     float min_score;   /* keep detections scoring strictly above this (0.5) */
-    int max_faces;     /* at most this many faces per photo (100) */
+    int max_faces;     /* at most this many faces per photo (100; up to
+                          FS_MAX_FACES) */
     int input_size;    /* detector input side in pixels; 0 = the detector's
                           default (SSD: 512, the only size supported so far;
                           tiny: 416, any multiple of 32 from 64 to 1024) */
@@ -71,15 +73,17 @@ enum {
 };
 
 /* One face.  Coordinates are image pixels of the decoded photo, x right,
- * y down, with (0,0) the top-left corner of the top-left pixel. */
+ * y down, with (0,0) the top-left corner of the top-left pixel.  They are
+ * double because the integer crops of the later stages are floors of them,
+ * computed (as in the reference) in double precision. */
 typedef struct fs_face {
-    float x, y, w, h;   /* detection box (the reference's float box; may extend
+    double x, y, w, h;  /* detection box (the reference's float box; may extend
                            past the photo's bottom/right edge slightly) */
     float score;        /* detection confidence, 0..1 */
     int flags;          /* FS_FACE_* */
     fs_rect landmark_crop;    /* the crop fed to the landmark net */
     fs_rect descriptor_crop;  /* the crop fed to the recognition net */
-    float landmarks[FS_LANDMARKS][2];  /* iBUG-68 points (x, y) */
+    double landmarks[FS_LANDMARKS][2]; /* iBUG-68 points (x, y) */
     float descriptor[FS_DESCRIPTOR_DIM];
 } fs_face;
 

@@ -73,14 +73,15 @@ int fs_ssd_nms(const float *boxes, const float *scores, int n, float min_score, 
 typedef struct fs_tiny_box {
     double x0, y0, x1, y1;  /* relative to the photo (0..1 inside) */
     double score;
+    int seq;                /* candidate order (ties), -1 once suppressed */
 } fs_tiny_box;
 
 /* Decodes the [g][g][5*5] output into boxes scoring > min_score, applies the
  * tiny detector's NMS (IoU > 0.4) and writes at most cap boxes, best first.
  * rw, rh: the photo's size scaled into the input square (the reshaped dims).
- * scratch holds 2*g*g*5 boxes and ints.  Returns the count. */
+ * cand is scratch for g*g*5 boxes.  Returns the count. */
 int fs_tiny_boxes(const fs_tensor *out, double rw, double rh, int input_size,
-                  float min_score, fs_tiny_box *scratch, int *order, fs_tiny_box *res, int cap);
+                  float min_score, fs_tiny_box *cand, fs_tiny_box *res, int cap);
 
 /* ---- pre-processing and geometry (prep.c) ---- */
 
@@ -91,8 +92,9 @@ extern const float fs_face_mean[3];  /* landmark and recognition nets */
 extern const float fs_tiny_mean[3];
 
 /* The photo zero-padded at the bottom/right to a square, resized to size^2
- * (TF legacy bilinear) into dst (size*size*3 floats, 0..255). */
-void fs_prep_square(const fs_image *img, int size, float *dst);
+ * (TF legacy bilinear) into dst (size*size*3 floats, 0..255).
+ * Errors: FS_ENOMEM (the resize's scratch). */
+int fs_prep_square(const fs_image *img, int size, float *dst, fs_error *err);
 
 /* The crop zero-padded to a centred square (odd pixel bottom/right), resized
  * to size^2 into dst (0..255).  *buf / *cap: the caller's grow-only scratch.
@@ -106,10 +108,15 @@ fs_rect fs_box_crop(double x, double y, double w, double h, int img_w, int img_h
 /* Landmark net output (136 values relative to the 112 input) to points in
  * the photo: crop size w x h, shifted by the unfloored box origin. */
 void fs_landmarks_place(const float *raw, int crop_w, int crop_h, double shift_x,
-                        double shift_y, float pts[FS_LANDMARKS][2]);
+                        double shift_y, double pts[FS_LANDMARKS][2]);
 
 /* The reference's "dlib alignment" rectangle from the landmarks, before
  * clipping; crop_w/h are the landmark crop's size (a reference quirk). */
-fs_rect fs_align_rect(const float pts[FS_LANDMARKS][2], int crop_w, int crop_h);
+fs_rect fs_align_rect(const double pts[FS_LANDMARKS][2], int crop_w, int crop_h);
+
+/* The SSD's normalised box (ymin, xmin, ymax, xmax) in photo pixels, with
+ * the reference's rounding of the reshaped dims (golden README §4.5). */
+void fs_ssd_box_pixels(const float *box, int img_w, int img_h, int input_size, double *x,
+                       double *y, double *w, double *h);
 
 #endif

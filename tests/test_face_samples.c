@@ -1,0 +1,213 @@
+/*
+ * Parity of the face engine on the six sample photos against the golden
+ * reference (golden README §8): same faces and NMS anchors, boxes, scores,
+ * integer crops, landmarks, descriptors — for the full chain and for each
+ * stage fed the golden crop, so an upstream difference cannot hide a
+ * downstream one.  Also the network inputs (padding + resize) via the
+ * golden input probes.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../src/face/engine_internal.h"
+#include "facesearch/hash.h"
+#include "golden.h"
+#include "harness.h"
+
+/* Under AddressSanitizer the nets are slow: check two photos there, all six
+ * in the normal run. */
+#ifdef __SANITIZE_ADDRESS__
+#define N_SAMPLES 2
+#else
+#define N_SAMPLES 6
+#endif
+
+typedef struct worst {
+    double score, box, landmarks, descriptor, probe;
+    double iso_landmarks, iso_descriptor;
+    int faces;
+} worst;
+
+static worst W; /* across the samples, printed at the end */
+
+static fs_rect rect_of(const fs_json *j)
+{
+    return (fs_rect){(int)fs_json_number(fs_json_get(j, "x"), -1),
+                     (int)fs_json_number(fs_json_get(j, "y"), -1),
+                     (int)fs_json_number(fs_json_get(j, "width"), -1),
+                     (int)fs_json_number(fs_json_get(j, "height"), -1)};
+}
+
+static int same_rect(fs_rect a, fs_rect b)
+{
+    return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h;
+}
+
+static double landmark_err(const double pts[FS_LANDMARKS][2], const fs_json *golden)
+{
+    double m = 0;
+    for (int i = 0; i < FS_LANDMARKS; i++) {
+        const fs_json *p = fs_json_at(golden, (size_t)i);
+        m = fmax(m, fabs(pts[i][0] - fs_json_number(fs_json_at(p, 0), NAN)));
+        m = fmax(m, fabs(pts[i][1] - fs_json_number(fs_json_at(p, 1), NAN)));
+    }
+    return isnan(m) ? INFINITY : m;
+}
+
+static double descriptor_err(const float *d, const fs_json *golden)
+{
+    float g[FS_DESCRIPTOR_DIM];
+    if (golden_floats(golden, g, FS_DESCRIPTOR_DIM) != 0)
+        return INFINITY;
+    return fs_descriptor_distance(d, g);
+}
+
+static fs_engine *engine(void)
+{
+    fs_engine *e = NULL;
+    fs_error err = {0};
+    if (fs_engine_create(fs_test_models_dir(), NULL, &e, &err) != FS_OK)
+        fs_test_fail(__FILE__, __LINE__, "%s", err.msg);
+    return e;
+}
+
+static void check_sample(const fs_engine *eng, int s)
+{
+    char name[64], path[512];
+    snprintf(name, sizeof name, "sample%d.json", s);
+    fs_json *g = golden_load(name);
+    snprintf(path, sizeof path, "%s/demo/sample%d.jpg", fs_test_models_dir(), s);
+    fs_image img = {0};
+    fs_error e = {0};
+    fs_worker *w = NULL;
+    fs_face *faces = calloc(100, sizeof *faces);
+    float *in = malloc(512 * 512 * 3 * sizeof *in);
+    if (!g || !faces || !in || !eng) {
+        CHECK(0);
+        goto out;
+    }
+    CHECK_OK(fs_image_decode_file(path, NULL, &img, NULL, &e), &e);
+    CHECK_OK(fs_worker_create(eng, &w, &e), &e);
+    if (!img.data || !w)
+        goto out;
+    uint8_t digest[FS_SHA256_SIZE];
+    char hex[65];
+    fs_sha256(img.data, (size_t)img.width * img.height * 3, digest);
+    fs_sha256_hex(digest, hex);
+    CHECK_STR(hex, fs_json_string(fs_json_get(g, "rgb_sha256")));
+
+    /* detector input (padding + resize), before normalisation */
+    probe_stats ps = {0};
+    CHECK_OK(fs_prep_square(&img, 512, in, &e), &e);
+    golden_check_probe(fs_json_get(fs_json_get(g, "ssd"), "input_probe"), in, 512 * 512 * 3, &ps);
+
+    /* full chain */
+    int n = 0;
+    CHECK_OK(fs_worker_faces(w, &img, FS_STAGE_ALL, faces, 100, &n, &e), &e);
+    const fs_json *gf = fs_json_get(g, "faces");
+    const fs_json *nms = fs_json_get(fs_json_get(g, "ssd"), "nms_selected_anchors");
+    CHECK_MSG((size_t)n == fs_json_count(gf), "sample%d: %d faces, golden %zu", s, n,
+              fs_json_count(gf));
+    for (int i = 0; i < n && (size_t)i < fs_json_count(gf); i++) {
+        const fs_json *f = fs_json_at(gf, (size_t)i);
+        fs_face *ff = &faces[i];
+        CHECK_INT(w->picked[i], fs_json_number(fs_json_at(nms, (size_t)i), -1));
+        double ds = fabs(ff->score - fs_json_number(fs_json_get(f, "score"), NAN));
+        const fs_json *box = fs_json_get(f, "box");
+        double db = fmax(fmax(fabs(ff->x - fs_json_number(fs_json_get(box, "x"), NAN)),
+                              fabs(ff->y - fs_json_number(fs_json_get(box, "y"), NAN))),
+                         fmax(fabs(ff->w - fs_json_number(fs_json_get(box, "width"), NAN)),
+                              fabs(ff->h - fs_json_number(fs_json_get(box, "height"), NAN))));
+        CHECK_MSG(ds <= 1e-5, "sample%d face %d: score off by %.3g", s, i, ds);
+        CHECK_MSG(db <= 1e-3, "sample%d face %d: box off by %.3g px", s, i, db);
+        CHECK_MSG(ff->flags == (FS_FACE_LANDMARKS | FS_FACE_DESCRIPTOR),
+                  "sample%d face %d: flags %d", s, i, ff->flags);
+        CHECK(same_rect(ff->landmark_crop, rect_of(fs_json_get(f, "landmark_crop"))));
+        CHECK(same_rect(ff->descriptor_crop, rect_of(fs_json_get(f, "descriptor_crop"))));
+        double dl = landmark_err(ff->landmarks, fs_json_get(f, "landmarks"));
+        double dd = descriptor_err(ff->descriptor, fs_json_get(f, "descriptor"));
+        CHECK_MSG(dl <= 1e-2, "sample%d face %d: landmarks off by %.3g px", s, i, dl);
+        CHECK_MSG(dd <= 1e-4, "sample%d face %d: descriptor off by %.3g", s, i, dd);
+        W.score = fmax(W.score, ds);
+        W.box = fmax(W.box, db);
+        W.landmarks = fmax(W.landmarks, dl);
+        W.descriptor = fmax(W.descriptor, dd);
+        W.faces++;
+
+        /* stages fed the golden crops */
+        fs_face iso = {0};
+        iso.x = fs_json_number(fs_json_get(box, "x"), NAN);
+        iso.y = fs_json_number(fs_json_get(box, "y"), NAN);
+        fs_rect lc = rect_of(fs_json_get(f, "landmark_crop"));
+        fs_rect dc = rect_of(fs_json_get(f, "descriptor_crop"));
+        CHECK_OK(fs_prep_crop(&img, lc, 112, &w->crop, &w->crop_cap, in, &e), &e);
+        golden_check_probe(fs_json_get(f, "landmark_input_probe"), in, 112 * 112 * 3, &ps);
+        CHECK_OK(fs_prep_crop(&img, dc, 150, &w->crop, &w->crop_cap, in, &e), &e);
+        golden_check_probe(fs_json_get(f, "descriptor_input_probe"), in, 150 * 150 * 3, &ps);
+        CHECK_OK(fs_worker_landmarks_in(w, &img, lc, &iso, &e), &e);
+        CHECK_OK(fs_worker_descriptor_in(w, &img, dc, &iso, &e), &e);
+        dl = landmark_err(iso.landmarks, fs_json_get(f, "landmarks"));
+        dd = descriptor_err(iso.descriptor, fs_json_get(f, "descriptor"));
+        CHECK_MSG(dl <= 1e-2, "sample%d face %d: golden-crop landmarks off by %.3g", s, i, dl);
+        CHECK_MSG(dd <= 1e-4, "sample%d face %d: golden-crop descriptor off by %.3g", s, i, dd);
+        W.iso_landmarks = fmax(W.iso_landmarks, dl);
+        W.iso_descriptor = fmax(W.iso_descriptor, dd);
+    }
+    W.probe = fmax(W.probe, ps.max_sample_rel);
+out:
+    fs_worker_destroy(w);
+    fs_image_free(&img);
+    free(faces);
+    free(in);
+    fs_json_free(g);
+}
+
+TEST(face_samples_match_golden)
+{
+    memset(&W, 0, sizeof W);
+    fs_engine *eng = engine();
+    REQUIRE(eng);
+    for (int s = 1; s <= N_SAMPLES; s++)
+        check_sample(eng, s);
+    fs_engine_destroy(eng);
+    printf("    info: %d samples, %d faces: max |d| score %.2g, box %.2g px, landmarks %.2g px, "
+           "descriptor %.2g (euclidean); golden crops: landmarks %.2g px, descriptor %.2g; "
+           "input probes %.2g\n",
+           N_SAMPLES, W.faces, W.score, W.box, W.landmarks, W.descriptor, W.iso_landmarks,
+           W.iso_descriptor, W.probe);
+    CHECK(W.faces > 0);
+}
+
+TEST(face_engine_rejects_bad_options_and_models)
+{
+    fs_engine *e = NULL;
+    fs_error err = {0};
+    fs_engine_opts o;
+    fs_engine_opts_init(&o);
+    o.input_size = 300;
+    CHECK_INT(fs_engine_create(fs_test_models_dir(), &o, &e, &err), FS_EUSAGE);
+    CHECK(strstr(err.msg, "512") != NULL);
+    fs_engine_opts_init(&o);
+    o.min_score = 1.5f;
+    CHECK_INT(fs_engine_create(fs_test_models_dir(), &o, &e, &err), FS_EUSAGE);
+    CHECK_INT(fs_engine_create("/nonexistent-models", NULL, &e, &err), FS_EMODEL);
+    CHECK(strstr(err.msg, "/nonexistent-models/ssd_mobilenetv1_model-weights_manifest.json") !=
+          NULL);
+    CHECK(e == NULL);
+}
+
+TEST(face_engine_empty_image_is_usage_error)
+{
+    fs_worker *w = NULL;
+    fs_error err = {0};
+    fs_engine *eng = engine();
+    REQUIRE(eng);
+    REQUIRE(fs_worker_create(eng, &w, &err) == FS_OK);
+    fs_image img = {0};
+    fs_face f[4];
+    int n = -1;
+    CHECK_INT(fs_worker_faces(w, &img, FS_STAGE_ALL, f, 4, &n, &err), FS_EUSAGE);
+    CHECK_INT(n, 0);
+    fs_worker_destroy(w);
+    fs_engine_destroy(eng);
+}
