@@ -211,3 +211,63 @@ TEST(face_engine_empty_image_is_usage_error)
     fs_worker_destroy(w);
     fs_engine_destroy(eng);
 }
+
+/* The tiny detector against reference detections at two input sizes. */
+TEST(tiny_detector_samples_match_golden)
+{
+    fs_json *g = golden_load("tiny_face_detector.json");
+    REQUIRE(g);
+    const fs_json *images = fs_json_get(g, "images");
+    double max_score = 0, max_box = 0;
+    int faces = 0;
+    for (int k = 0; k < 2; k++) {
+        int size = k == 0 ? 416 : 320;
+        char key[32];
+        snprintf(key, sizeof key, "faces_%d", size);
+        fs_engine_opts o;
+        fs_engine_opts_init(&o);
+        o.detector = FS_DETECTOR_TINY;
+        o.input_size = size;
+        fs_engine *eng = NULL;
+        fs_worker *w = NULL;
+        fs_error e = {0};
+        CHECK_OK(fs_engine_create(fs_test_models_dir(), &o, &eng, &e), &e);
+        if (eng)
+            CHECK_OK(fs_worker_create(eng, &w, &e), &e);
+        for (size_t i = 0; w && i < fs_json_count(images) && (int)i < N_SAMPLES; i++) {
+            const fs_json *im = fs_json_at(images, i);
+            char path[512];
+            snprintf(path, sizeof path, "%s/demo/%s", fs_test_models_dir(),
+                     fs_json_string(fs_json_get(im, "image")));
+            fs_image img = {0};
+            fs_face f[32];
+            int n = 0;
+            CHECK_OK(fs_image_decode_file(path, NULL, &img, NULL, &e), &e);
+            CHECK_OK(fs_worker_detect(w, &img, f, 32, &n, &e), &e);
+            const fs_json *gf = fs_json_get(im, key);
+            CHECK_MSG((size_t)n == fs_json_count(gf), "%s @%d: %d faces, golden %zu", path, size,
+                      n, fs_json_count(gf));
+            for (int j = 0; j < n && (size_t)j < fs_json_count(gf); j++) {
+                const fs_json *a = fs_json_at(gf, (size_t)j), *b = fs_json_get(a, "box");
+                max_score = fmax(max_score,
+                                 fabs(f[j].score - fs_json_number(fs_json_get(a, "score"), NAN)));
+                double d[4] = {f[j].x - fs_json_number(fs_json_get(b, "x"), NAN),
+                               f[j].y - fs_json_number(fs_json_get(b, "y"), NAN),
+                               f[j].w - fs_json_number(fs_json_get(b, "width"), NAN),
+                               f[j].h - fs_json_number(fs_json_get(b, "height"), NAN)};
+                for (int c = 0; c < 4; c++)
+                    max_box = fmax(max_box, isnan(d[c]) ? INFINITY : fabs(d[c]));
+                faces++;
+            }
+            fs_image_free(&img);
+        }
+        fs_worker_destroy(w);
+        fs_engine_destroy(eng);
+    }
+    CHECK_MSG(max_score <= 1e-5, "tiny scores max |diff| %.3g > 1e-5", max_score);
+    CHECK_MSG(max_box <= 1e-3, "tiny boxes max |diff| %.3g px > 1e-3", max_box);
+    CHECK(faces > 0);
+    printf("    info: tiny detector, %d faces at 416 and 320: max |d| score %.2g, box %.2g px\n",
+           faces, max_score, max_box);
+    fs_json_free(g);
+}

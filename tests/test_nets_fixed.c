@@ -236,3 +236,42 @@ TEST(fixed_ssd_net_matches_golden)
     free(m);
     fixed_free(&r);
 }
+
+TEST(fixed_tiny_detector_matches_golden)
+{
+    fixed_run r = {0};
+    fs_simple_net m = {0};
+    fs_error e = {0};
+    const fs_json *fixed = NULL;
+    if (fixed_load(&r, "tiny_face_detector_model", "tiny_face_detector.json") == 0 &&
+        build_ok(fs_tiny_build(r.w, &m, &e), &e) &&
+        fs_plan_create(m.net, 416, 416, 0, &r.plan, &e) == FS_OK &&
+        (r.ws = fs_nn_alloc(fs_plan_workspace(r.plan))) != NULL &&
+        (fixed = fs_json_get(r.golden, "fixed_416")) != NULL) {
+        uint8_t *px = malloc(416 * 416 * 3);
+        REQUIRE(px);
+        golden_fixed_pattern(px, 416, 4);
+        float *in = fs_plan_input(r.plan, r.ws);
+        for (size_t i = 0; i < 416 * 416 * 3; i++)
+            in[i] = px[i];
+        free(px);
+        fs_norm_mean(in, 416 * 416, fs_tiny_mean);
+        fs_plan_run(r.plan, r.ws, NULL);
+        fs_tensor out = fs_plan_tensor(r.plan, r.ws, m.out);
+        CHECK(out.h == 13 && out.w == 13 && out.c == 25);
+        probe_stats st = {0};
+        golden_check_probe(fs_json_get(fixed, "probe"), out.data, fs_tensor_count(out), &st);
+        const fs_json *logits = fs_json_get(fixed, "score_logits");
+        REQUIRE(fs_json_count(logits) == 13 * 13 * 5);
+        double max = 0;
+        for (size_t i = 0; i < 13 * 13 * 5; i++)
+            max = fmax(max, fabs(out.data[5 * i + 4] - fs_json_number(fs_json_at(logits, i), NAN)));
+        CHECK_MSG(max <= 1e-4, "score logits max |diff| %.3g > 1e-4", max);
+        printf("    info: tiny fixed: score logits max|d| %.2g (all 845), output probe max sample "
+               "rel %.2g, abs_sum rel %.2g\n", max, st.max_sample_rel, st.max_abs_sum_rel);
+    } else {
+        CHECK_MSG(0, "setup failed: %s", e.msg);
+    }
+    fs_net_free(m.net);
+    fixed_free(&r);
+}
