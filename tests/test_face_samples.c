@@ -8,16 +8,18 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "../src/face/engine_internal.h"
 #include "facesearch/hash.h"
 #include "golden.h"
 #include "harness.h"
 
-/* Under AddressSanitizer the nets are slow: check two photos there, all six
+/* Under AddressSanitizer the nets are slow: check three photos there, all six
  * in the normal run. */
 #ifdef __SANITIZE_ADDRESS__
-#define N_SAMPLES 2
+#define N_SAMPLES 3
 #else
 #define N_SAMPLES 6
 #endif
@@ -270,4 +272,75 @@ TEST(tiny_detector_samples_match_golden)
     printf("    info: tiny detector, %d faces at 416 and 320: max |d| score %.2g, box %.2g px\n",
            faces, max_score, max_box);
     fs_json_free(g);
+}
+
+/* Copies models/NAME into dir, keeping the first `keep` bytes (0 = all) and
+ * replacing `from` by `to` once in the text (NULL: none). */
+static int copy_model_file(const char *dir, const char *name, size_t keep, const char *from,
+                           const char *to)
+{
+    char src[512], dst[512];
+    snprintf(src, sizeof src, "%s/%s", fs_test_models_dir(), name);
+    snprintf(dst, sizeof dst, "%s/%s", dir, name);
+    uint8_t *buf;
+    size_t len;
+    fs_error e = {0};
+    if (fs_read_file(src, 0, &buf, &len, &e) != FS_OK)
+        return -1;
+    if (keep && keep < len)
+        len = keep;
+    FILE *f = fopen(dst, "wb");
+    if (!f) {
+        free(buf);
+        return -1;
+    }
+    char *hit = from ? memmem(buf, len, from, strlen(from)) : NULL;
+    if (hit && strlen(to) == strlen(from))
+        memcpy(hit, to, strlen(to));
+    size_t ok = fwrite(buf, 1, len, f);
+    fclose(f);
+    free(buf);
+    return ok == len && (!from || hit) ? 0 : -1;
+}
+
+TEST(face_engine_names_a_damaged_model_file)
+{
+    static const char *files[] = {
+        "ssd_mobilenetv1_model-weights_manifest.json", "ssd_mobilenetv1_model.bin",
+        "face_landmark_68_model-weights_manifest.json", "face_landmark_68_model.bin",
+        "face_recognition_model-weights_manifest.json", "face_recognition_model.bin"};
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/models-bad", fs_test_tmpdir());
+    REQUIRE(mkdir(dir, 0700) == 0);
+    for (int i = 0; i < 6; i++)
+        REQUIRE(copy_model_file(dir, files[i], 0, NULL, NULL) == 0);
+    fs_engine *e = NULL;
+    fs_error err = {0};
+    /* intact copy works and reports six checksums */
+    CHECK_OK(fs_engine_create(dir, NULL, &e, &err), &err);
+    if (e) {
+        const char *file, *sha;
+        CHECK_INT(fs_engine_weight_files(e, 1, &file, &sha), 6);
+        CHECK_STR(file, "ssd_mobilenetv1_model.bin");
+        CHECK_INT(strlen(sha), 64);
+        fs_engine_destroy(e);
+        e = NULL;
+    }
+    /* truncated recogniser weights */
+    REQUIRE(copy_model_file(dir, "face_recognition_model.bin", 6000000, NULL, NULL) == 0);
+    CHECK_INT(fs_engine_create(dir, NULL, &e, &err), FS_EMODEL);
+    CHECK(strstr(err.msg, "face_recognition_model-weights_manifest.json: weight file is "
+                          "truncated") != NULL);
+    REQUIRE(copy_model_file(dir, "face_recognition_model.bin", 0, NULL, NULL) == 0);
+    /* a tensor renamed in the landmark manifest */
+    REQUIRE(copy_model_file(dir, "face_landmark_68_model-weights_manifest.json", 0,
+                            "dense2/conv1/bias", "dense2/conv1/bxas") == 0);
+    CHECK_INT(fs_engine_create(dir, NULL, &e, &err), FS_EMODEL);
+    CHECK(strstr(err.msg, "face_landmark_68_model: tensor 'dense2/conv1/bias' missing") != NULL);
+    /* a shape changed in the SSD manifest (same byte count) */
+    REQUIRE(copy_model_file(dir, "ssd_mobilenetv1_model-weights_manifest.json", 0,
+                            "[3,3,3,32]", "[3,3,32,3]") == 0);
+    CHECK_INT(fs_engine_create(dir, NULL, &e, &err), FS_EMODEL);
+    CHECK(strstr(err.msg, "has shape [3,3,32,3], expected [3,3,3,32]") != NULL);
+    CHECK(e == NULL);
 }
