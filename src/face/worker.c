@@ -18,6 +18,8 @@ int fs_worker_create(const fs_engine *e, fs_worker **out, fs_error *err)
     w->e = e;
     w->ws = fs_nn_alloc(e->ws_bytes);
     int ok = w->ws != NULL;
+    if (ok) /* fault the pages in now rather than during the first photo */
+        memset(w->ws, 0, e->ws_bytes);
     if (e->ssd) {
         w->enc = malloc(FS_SSD_ANCHORS * 4 * sizeof *w->enc);
         w->logits = malloc(FS_SSD_ANCHORS * 3 * sizeof *w->logits);

@@ -31,9 +31,7 @@ void fs_nn_add(const layer *L, const fs_tensor *in, fs_tensor *out)
             for (size_t i = 0; i < count; i++)
                 o[i] = a[i] + o[i];
         }
-        if (L->act != FS_ACT_NONE)
-            for (size_t i = 0; i < count; i++)
-                o[i] = fs_nn_act(o[i], L->act);
+        fs_nn_act_inplace(o, count, L->act);
         return;
     }
     for (int y = 0; y < out->h; y++)

@@ -11,6 +11,28 @@
 #include <cblas.h>
 #include <string.h>
 
+void fs_nn_act_inplace(float *restrict x, size_t n, fs_act act)
+{
+    switch (act) {
+    case FS_ACT_NONE:
+        break;
+    case FS_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case FS_ACT_RELU6:
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] > 0.0f ? x[i] : 0.0f;
+            x[i] = v < 6.0f ? v : 6.0f;
+        }
+        break;
+    case FS_ACT_LEAKY:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.1f * x[i];
+        break;
+    }
+}
+
 void fs_nn_bias_act(float *restrict x, size_t rows, int c, const float *restrict bias, fs_act act)
 {
     for (size_t r = 0; r < rows; r++, x += c) {

@@ -35,9 +35,7 @@ static void dw3x3_pixel(const float *restrict r0, const float *restrict r1,
             o[c] = b[c] + r0[c] * w0[c] + r01[c] * w1[c] + r02[c] * w2[c] + r1[c] * w3[c] +
                    r11[c] * w4[c] + r12[c] * w5[c] + r2[c] * w6[c] + r21[c] * w7[c] +
                    r22[c] * w8[c];
-        if (act != FS_ACT_NONE)
-            for (int c = 0; c < C; c++)
-                o[c] = fs_nn_act(o[c], act);
+        fs_nn_act_inplace(o, (size_t)C, act);
         break;
     }
 }
@@ -64,8 +62,7 @@ static void dw_generic_pixel(const layer *L, const fs_tensor *in, int iy0, int i
                 o[c] += src[c] * w[c];
         }
     }
-    for (int c = 0; c < C; c++)
-        o[c] = fs_nn_act(o[c], L->act);
+    fs_nn_act_inplace(o, (size_t)C, L->act);
 }
 
 void fs_nn_depthwise(const layer *L, const fs_tensor *in, fs_tensor *out)

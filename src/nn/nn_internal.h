@@ -53,6 +53,10 @@ static inline float fs_nn_act(float v, fs_act act)
     return v;
 }
 
+/* Applies act to n values in place (vectorised: the switch is outside the
+ * loops, so no per-element branches). */
+void fs_nn_act_inplace(float *x, size_t n, fs_act act);
+
 /* Applies per-channel bias and activation to rows x c values in place. */
 void fs_nn_bias_act(float *x, size_t rows, int c, const float *bias, fs_act act);
 
