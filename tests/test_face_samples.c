@@ -16,13 +16,7 @@
 #include "golden.h"
 #include "harness.h"
 
-/* Under AddressSanitizer the nets are slow: check three photos there, all six
- * in the normal run. */
-#ifdef __SANITIZE_ADDRESS__
-#define N_SAMPLES 3
-#else
 #define N_SAMPLES 6
-#endif
 
 typedef struct worst {
     double score, box, landmarks, descriptor, probe;

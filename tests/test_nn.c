@@ -35,6 +35,9 @@ TEST(json_parses_values_and_escapes)
     CHECK(fs_json_number(fs_json_at(a, 1), 0) == -2500.0);
     CHECK(fs_json_number(fs_json_at(a, 2), 0) == 0.125);
     CHECK_INT(fs_json_kind(fs_json_at(a, 3)), FS_JSON_BOOL);
+    CHECK_INT(fs_json_bool(fs_json_at(a, 3), -1), 1);
+    CHECK_INT(fs_json_bool(fs_json_at(a, 4), -1), 0);
+    CHECK_INT(fs_json_bool(fs_json_at(a, 0), -1), -1);
     CHECK_INT(fs_json_kind(fs_json_at(a, 5)), FS_JSON_NULL);
     CHECK_STR(fs_json_string(fs_json_get(j, "s")), "x\xc3\xa9\xf0\x9f\x98\x80\n\"");
     CHECK_STR(fs_json_key(j, 2), "o");

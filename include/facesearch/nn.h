@@ -95,6 +95,9 @@ const char *fs_json_key(const fs_json *j, size_t i);
 /* The number (or dflt when j is not a number). */
 double fs_json_number(const fs_json *j, double dflt);
 
+/* A boolean as 1/0 (or dflt when j is not true/false). */
+int fs_json_bool(const fs_json *j, int dflt);
+
 /* The string (NUL-terminated, UTF-8) or NULL when j is not a string.  A
  * string containing U+0000 is cut at it. */
 const char *fs_json_string(const fs_json *j);

@@ -411,6 +411,11 @@ double fs_json_number(const fs_json *j, double dflt)
     return j && j->type == FS_JSON_NUMBER ? j->num : dflt;
 }
 
+int fs_json_bool(const fs_json *j, int dflt)
+{
+    return j && j->type == FS_JSON_BOOL ? j->num != 0 : dflt;
+}
+
 const char *fs_json_string(const fs_json *j)
 {
     return j && j->type == FS_JSON_STRING ? j->str : NULL;
