@@ -117,52 +117,43 @@ static int check_layers(const fixed_run *r, const fs_net *net, const char *skip,
     return matched;
 }
 
-TEST(fixed_recognition_net_matches_golden)
+/* A one-output net on its golden fixed input: every probe, and the output
+ * (n values under `key`) within 1e-5. */
+static void check_simple_net(const char *model, const char *golden,
+                             int (*build)(fs_weights *, fs_simple_net *, fs_error *), int size,
+                             int salt, int layers, const char *key, int n, const char *label)
 {
     fixed_run r = {0};
     fs_simple_net m = {0};
     fs_error e = {0};
-    if (FIXED_SETUP(&r, "face_recognition_model", "fixed_recognition_150.json",
-                    fs_recognition_build, &m, m.net, 150, 1)) {
+    if (FIXED_SETUP(&r, model, golden, build, &m, m.net, size, salt)) {
         probe_stats st = {0};
-        CHECK_INT(check_layers(&r, m.net, NULL, &st), 19);
-        float want[128];
-        REQUIRE(golden_floats(fs_json_get(r.golden, "output_descriptor"), want, 128) == 0);
+        CHECK_INT(check_layers(&r, m.net, NULL, &st), layers);
+        float want[256];
+        REQUIRE(n <= 256 && golden_floats(fs_json_get(r.golden, key), want, (size_t)n) == 0);
         fs_tensor out = fs_plan_tensor(r.plan, r.ws, m.out);
         double max = 0;
-        for (int i = 0; i < 128; i++)
+        for (int i = 0; i < n; i++)
             max = fmax(max, fabs(out.data[i] - want[i]));
-        CHECK_MSG(max <= 1e-5, "descriptor max |diff| %.3g > 1e-5", max);
-        printf("    info: recognition fixed: descriptor max|d| %.2g, probes %d, "
-               "max sample rel %.2g, max abs_sum rel %.2g\n",
-               max, st.layers, st.max_sample_rel, st.max_abs_sum_rel);
+        CHECK_MSG(max <= 1e-5, "%s max |diff| %.3g > 1e-5", label, max);
+        printf("    info: %s fixed: output max|d| %.2g, probes %d, max sample rel %.2g, "
+               "max abs_sum rel %.2g\n", label, max, st.layers, st.max_sample_rel,
+               st.max_abs_sum_rel);
     }
     fs_net_free(m.net);
     fixed_free(&r);
 }
 
+TEST(fixed_recognition_net_matches_golden)
+{
+    check_simple_net("face_recognition_model", "fixed_recognition_150.json", fs_recognition_build,
+                     150, 1, 19, "output_descriptor", 128, "recognition");
+}
+
 TEST(fixed_landmark_net_matches_golden)
 {
-    fixed_run r = {0};
-    fs_simple_net m = {0};
-    fs_error e = {0};
-    if (FIXED_SETUP(&r, "face_landmark_68_model", "fixed_landmark_112.json", fs_landmark_build,
-                    &m, m.net, 112, 2)) {
-        probe_stats st = {0};
-        CHECK_INT(check_layers(&r, m.net, NULL, &st), 23);
-        float want[136];
-        REQUIRE(golden_floats(fs_json_get(r.golden, "output_raw_136"), want, 136) == 0);
-        fs_tensor out = fs_plan_tensor(r.plan, r.ws, m.out);
-        double max = 0;
-        for (int i = 0; i < 136; i++)
-            max = fmax(max, fabs(out.data[i] - want[i]));
-        CHECK_MSG(max <= 1e-5, "landmark raw max |diff| %.3g > 1e-5", max);
-        printf("    info: landmark fixed: raw output max|d| %.2g, probes %d, "
-               "max sample rel %.2g, max abs_sum rel %.2g\n",
-               max, st.layers, st.max_sample_rel, st.max_abs_sum_rel);
-    }
-    fs_net_free(m.net);
-    fixed_free(&r);
+    check_simple_net("face_landmark_68_model", "fixed_landmark_112.json", fs_landmark_build, 112,
+                     2, 23, "output_raw_136", 136, "landmark");
 }
 
 TEST(fixed_ssd_net_matches_golden)

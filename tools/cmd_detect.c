@@ -46,65 +46,37 @@ static void print_face(int i, const fs_face *f)
     printf("\n");
 }
 
+static void print_photo(void *ctx, const char *path, const fs_image *img, const fs_face *faces,
+                        int n, double ms)
+{
+    if (*(int *)ctx) {
+        face_cli_json_photo(stdout, path, img, faces, n, ms, 1, 0);
+        return;
+    }
+    printf("%s: %d face%s (%dx%d, %.0f ms)\n", path, n, n == 1 ? "" : "s", img->width,
+           img->height, ms);
+    for (int k = 0; k < n; k++)
+        print_face(k, &faces[k]);
+}
+
+static int detect_flag(void *ctx, fs_config *cfg, int c, const char *arg)
+{
+    *(int *)ctx = 1; /* --json, the only own option */
+    return 0;
+}
+
 int cmd_detect(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"json", no_argument, 0, 'j'},
-        FACE_CLI_LONG_OPTIONS,
-        {0, 0, 0, 0},
-    };
-    int rc, json = 0;
-    fs_config *cfg = cli_config_open(argc, argv, &rc);
-    if (!cfg)
+    static const struct option own[] = {{"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
+    int json = 0;
+    fs_config *cfg;
+    int rc = face_cli_parse(argc, argv, "detect", help, own, detect_flag, &json, &cfg);
+    if (rc >= 0)
         return rc;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-        rc = 0;
-        if (c == 'h') {
-            help();
-            fs_config_destroy(cfg);
-            return EXIT_OK;
-        } else if (c == 'j') {
-            json = 1;
-        } else if ((rc = face_cli_option(cfg, c, optarg)) < 0) {
-            rc = cli_usage_error("detect", "invalid option");
-        }
-        if (rc) {
-            fs_config_destroy(cfg);
-            return rc;
-        }
-    }
     if (optind >= argc) {
         fs_config_destroy(cfg);
         return cli_usage_error("detect", "no photo given");
     }
-    face_cli fc;
-    rc = face_cli_start(&fc, cfg);
-    fs_config_destroy(cfg);
-    if (rc)
-        return rc;
-    int worst = EXIT_OK;
-    for (int i = optind; i < argc; i++) {
-        fs_image img = {0};
-        int n;
-        double ms;
-        int ec = face_cli_photo(&fc, argv[i], FS_STAGE_DETECT | FS_STAGE_LANDMARKS, &img, &n, &ms);
-        if (ec) {
-            worst = ec > worst ? ec : worst;
-            continue;
-        }
-        if (json) {
-            face_cli_json_photo(stdout, argv[i], &img, fc.faces, n, ms, 1, 0);
-        } else {
-            printf("%s: %d face%s (%dx%d, %.0f ms)\n", argv[i], n, n == 1 ? "" : "s", img.width,
-                   img.height, ms);
-            for (int k = 0; k < n; k++)
-                print_face(k, &fc.faces[k]);
-        }
-        fs_image_free(&img);
-    }
-    face_cli_end(&fc);
-    return worst;
+    return face_cli_each_photo(cfg, argc, argv, optind, FS_STAGE_DETECT | FS_STAGE_LANDMARKS,
+                               print_photo, &json);
 }

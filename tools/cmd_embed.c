@@ -46,40 +46,46 @@ static void print_face(const char *path, int i, const fs_face *f, int tsv)
            f->descriptor[2], f->descriptor[3], sqrt(norm));
 }
 
+typedef struct embed_flags {
+    int json, tsv;
+} embed_flags;
+
+static void print_photo(void *ctx, const char *path, const fs_image *img, const fs_face *faces,
+                        int n, double ms)
+{
+    const embed_flags *f = ctx;
+    if (f->json) {
+        face_cli_json_photo(stdout, path, img, faces, n, ms, 0, 1);
+        return;
+    }
+    if (!f->tsv)
+        printf("%s: %d face%s (%dx%d, %.0f ms)\n", path, n, n == 1 ? "" : "s", img->width,
+               img->height, ms);
+    for (int k = 0; k < n; k++)
+        print_face(path, k, &faces[k], f->tsv);
+}
+
+static int embed_flag(void *ctx, fs_config *cfg, int c, const char *arg)
+{
+    embed_flags *f = ctx;
+    if (c == 'j')
+        f->json = 1;
+    else
+        f->tsv = 1;
+    return 0;
+}
+
 int cmd_embed(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"json", no_argument, 0, 'j'},
-        {"tsv", no_argument, 0, 't'},
-        FACE_CLI_LONG_OPTIONS,
-        {0, 0, 0, 0},
-    };
-    int rc, json = 0, tsv = 0;
-    fs_config *cfg = cli_config_open(argc, argv, &rc);
-    if (!cfg)
+    static const struct option own[] = {
+        {"json", no_argument, 0, 'j'}, {"tsv", no_argument, 0, 't'}, {0, 0, 0, 0}};
+    embed_flags fl = {0, 0};
+    fs_config *cfg;
+    int rc = face_cli_parse(argc, argv, "embed", help, own, embed_flag, &fl, &cfg);
+    if (rc >= 0)
         return rc;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-        rc = 0;
-        if (c == 'h') {
-            help();
-            fs_config_destroy(cfg);
-            return EXIT_OK;
-        } else if (c == 'j') {
-            json = 1;
-        } else if (c == 't') {
-            tsv = 1;
-        } else if ((rc = face_cli_option(cfg, c, optarg)) < 0) {
-            rc = cli_usage_error("embed", "invalid option");
-        }
-        if (rc) {
-            fs_config_destroy(cfg);
-            return rc;
-        }
-    }
-    if (json && tsv)
+    rc = 0;
+    if (fl.json && fl.tsv)
         rc = cli_usage_error("embed", "--json and --tsv exclude each other");
     else if (optind >= argc)
         rc = cli_usage_error("embed", "no photo given");
@@ -87,32 +93,5 @@ int cmd_embed(int argc, char **argv)
         fs_config_destroy(cfg);
         return rc;
     }
-    face_cli fc;
-    rc = face_cli_start(&fc, cfg);
-    fs_config_destroy(cfg);
-    if (rc)
-        return rc;
-    int worst = EXIT_OK;
-    for (int i = optind; i < argc; i++) {
-        fs_image img = {0};
-        int n;
-        double ms;
-        int ec = face_cli_photo(&fc, argv[i], FS_STAGE_ALL, &img, &n, &ms);
-        if (ec) {
-            worst = ec > worst ? ec : worst;
-            continue;
-        }
-        if (json) {
-            face_cli_json_photo(stdout, argv[i], &img, fc.faces, n, ms, 0, 1);
-        } else {
-            if (!tsv)
-                printf("%s: %d face%s (%dx%d, %.0f ms)\n", argv[i], n, n == 1 ? "" : "s",
-                       img.width, img.height, ms);
-            for (int k = 0; k < n; k++)
-                print_face(argv[i], k, &fc.faces[k], tsv);
-        }
-        fs_image_free(&img);
-    }
-    face_cli_end(&fc);
-    return worst;
+    return face_cli_each_photo(cfg, argc, argv, optind, FS_STAGE_ALL, print_photo, &fl);
 }

@@ -23,39 +23,25 @@ static void help(void)
            "face, 1 usage error, 3 internal error.\n");
 }
 
+static int verify_flag(void *ctx, fs_config *cfg, int c, const char *arg)
+{
+    if (c == 'j') {
+        *(int *)ctx = 1;
+        return 0;
+    }
+    return cli_config_set(cfg, "verify.threshold", arg, "--threshold");
+}
+
 int cmd_verify(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, 0, 'h'},
-        {"json", no_argument, 0, 'j'},
-        {"threshold", required_argument, 0, 't'},
-        FACE_CLI_LONG_OPTIONS,
-        {0, 0, 0, 0},
-    };
-    int rc, json = 0;
-    fs_config *cfg = cli_config_open(argc, argv, &rc);
-    if (!cfg)
+    static const struct option own[] = {{"json", no_argument, 0, 'j'},
+                                        {"threshold", required_argument, 0, 't'},
+                                        {0, 0, 0, 0}};
+    int json = 0;
+    fs_config *cfg;
+    int rc = face_cli_parse(argc, argv, "verify", help, own, verify_flag, &json, &cfg);
+    if (rc >= 0)
         return rc;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
-        rc = 0;
-        if (c == 'h') {
-            help();
-            fs_config_destroy(cfg);
-            return EXIT_OK;
-        } else if (c == 'j') {
-            json = 1;
-        } else if (c == 't') {
-            rc = cli_config_set(cfg, "verify.threshold", optarg, "--threshold");
-        } else if ((rc = face_cli_option(cfg, c, optarg)) < 0) {
-            rc = cli_usage_error("verify", "invalid option");
-        }
-        if (rc) {
-            fs_config_destroy(cfg);
-            return rc;
-        }
-    }
     if (argc - optind != 2) {
         fs_config_destroy(cfg);
         return cli_usage_error("verify", "expected two photos, got %d", argc - optind);

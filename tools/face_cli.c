@@ -35,6 +35,44 @@ int face_cli_option(fs_config *cfg, int c, const char *arg)
     }
 }
 
+int face_cli_parse(int argc, char **argv, const char *cmd, void (*help)(void),
+                   const struct option *extra, face_cli_flag_fn flag, void *ctx,
+                   fs_config **cfg)
+{
+    static const struct option common[] = {{"help", no_argument, 0, 'h'}, FACE_CLI_LONG_OPTIONS};
+    const int n_common = (int)(sizeof common / sizeof common[0]);
+    struct option opts[32];
+    int n = 0;
+    while (extra[n].name && n < 32 - n_common - 1)
+        n++;
+    memcpy(opts, extra, (size_t)n * sizeof *opts);
+    memcpy(opts + n, common, sizeof common);
+    memset(&opts[n + n_common], 0, sizeof opts[0]);
+    int rc;
+    *cfg = cli_config_open(argc, argv, &rc);
+    if (!*cfg)
+        return rc;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            help();
+            rc = EXIT_OK;
+        } else if ((rc = face_cli_option(*cfg, c, optarg)) < 0) {
+            int own = 0;
+            for (int i = 0; i < n; i++)
+                own |= extra[i].val == c;
+            rc = own ? flag(ctx, *cfg, c, optarg) : cli_usage_error(cmd, "invalid option");
+        }
+        if (rc != 0 || c == 'h') {
+            fs_config_destroy(*cfg);
+            *cfg = NULL;
+            return rc;
+        }
+    }
+    return -1;
+}
+
 int face_cli_start(face_cli *fc, const fs_config *cfg)
 {
     memset(fc, 0, sizeof *fc);
@@ -89,6 +127,31 @@ int face_cli_photo(face_cli *fc, const char *path, int stages, fs_image *img, in
     }
     *ms = (fs_now() - t0) * 1e3;
     return 0;
+}
+
+int face_cli_each_photo(fs_config *cfg, int argc, char **argv, int first, int stages,
+                        face_cli_print_fn print, void *ctx)
+{
+    face_cli fc;
+    int rc = face_cli_start(&fc, cfg);
+    fs_config_destroy(cfg);
+    if (rc)
+        return rc;
+    int worst = EXIT_OK;
+    for (int i = first; i < argc; i++) {
+        fs_image img = {0};
+        int n;
+        double ms;
+        int ec = face_cli_photo(&fc, argv[i], stages, &img, &n, &ms);
+        if (ec) {
+            worst = ec > worst ? ec : worst;
+            continue;
+        }
+        print(ctx, argv[i], &img, fc.faces, n, ms);
+        fs_image_free(&img);
+    }
+    face_cli_end(&fc);
+    return worst;
 }
 
 void face_cli_json_face(FILE *f, const fs_face *face, int landmarks, int descriptor)

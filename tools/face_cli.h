@@ -31,6 +31,19 @@ void face_cli_help_options(FILE *f);
  * printed), or -1 when c is not one of them. */
 int face_cli_option(fs_config *cfg, int c, const char *arg);
 
+/* A command's handler for its own options (code c, value arg): returns 0 or
+ * an exit code. */
+typedef int (*face_cli_flag_fn)(void *ctx, fs_config *cfg, int c, const char *arg);
+
+/* Parses argv for command `cmd`: --help (calls help), the command's own
+ * options `extra` (terminated by a zero entry; passed to flag with ctx) and
+ * FACE_CLI_LONG_OPTIONS, over the configuration (cli_config_open).  Returns
+ * -1 with *cfg set (caller destroys it) and optind at the first operand, or
+ * an exit code to return at once (0 after --help). */
+int face_cli_parse(int argc, char **argv, const char *cmd, void (*help)(void),
+                   const struct option *extra, face_cli_flag_fn flag, void *ctx,
+                   fs_config **cfg);
+
 typedef struct face_cli {
     fs_engine *engine;
     fs_worker *worker;
@@ -52,6 +65,17 @@ void face_cli_end(face_cli *fc);
  * error that names the file. */
 int face_cli_photo(face_cli *fc, const char *path, int stages, fs_image *img, int *n,
                    double *ms);
+
+/* Prints the faces of one photo. */
+typedef void (*face_cli_print_fn)(void *ctx, const char *path, const fs_image *img,
+                                  const fs_face *faces, int n, double ms);
+
+/* The body of a per-photo command: starts the engine from cfg (destroying
+ * cfg), runs `stages` on argv[first..argc-1] one by one and prints each with
+ * print; a photo that fails is reported and skipped.  Returns the exit code:
+ * 0, or the worst one met. */
+int face_cli_each_photo(fs_config *cfg, int argc, char **argv, int first, int stages,
+                        face_cli_print_fn print, void *ctx);
 
 /* Writes a face as a JSON object: score, box {x,y,width,height}, and the
  * landmarks ([[x,y],...]) and/or the descriptor when asked and present

@@ -30,8 +30,13 @@ const float *fs_nb_getp(fs_netb *b, const char *prefix, const char *leaf, int d0
                         int d2, int d3);
 /* Adds a conv (depthwise when dw) unless a previous step failed. */
 int fs_nb_conv(fs_netb *b, const char *name, int in, int dw, const fs_conv_desc *d);
-/* The first error: weights, then the net's own, then unused tensors. */
-int fs_nb_finish(fs_netb *b, fs_error *err);
+/* Starts building a 3-channel-input net called name from w.  Errors:
+ * FS_ENOMEM. */
+int fs_nb_start(fs_netb *b, const char *name, fs_weights *w, fs_error *err);
+/* Ends a build: marks node `out` as output (if >= 0), reports the first
+ * error (weights, then the net's own, then unused tensors) and frees the net,
+ * or hands it to *net. */
+int fs_nb_done(fs_netb *b, int out, fs_net **net, fs_error *err);
 
 /* ---- the four networks (one file each) ---- */
 

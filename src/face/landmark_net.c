@@ -62,9 +62,10 @@ static int dense_block(fs_netb *b, int k, int in, int cin, int cout)
 int fs_landmark_build(fs_weights *w, fs_simple_net *m, fs_error *err)
 {
     memset(m, 0, sizeof *m);
-    fs_netb b = {fs_net_create("face_landmark_68", 3), w, {0}};
-    if (!b.net)
-        return fs_fail(err, FS_ENOMEM, "face_landmark_68: out of memory");
+    fs_netb b;
+    int st = fs_nb_start(&b, "face_landmark_68", w, err);
+    if (st != FS_OK)
+        return st;
     int x = dense_block(&b, 0, 0, 3, 32);
     x = dense_block(&b, 1, x, 32, 64);
     x = dense_block(&b, 2, x, 64, 128);
@@ -73,12 +74,5 @@ int fs_landmark_build(fs_weights *w, fs_simple_net *m, fs_error *err)
     m->out = fs_net_fc(b.net, "fc(raw output)", x, 256, 136,
                        fs_nb_get(&b, "fc/weights", 256, 136, 0, 0),
                        fs_nb_get(&b, "fc/bias", 136, 0, 0, 0), FS_ACT_NONE);
-    fs_net_output(b.net, m->out);
-    int st = fs_nb_finish(&b, err);
-    if (st != FS_OK) {
-        fs_net_free(b.net);
-        return st;
-    }
-    m->net = b.net;
-    return FS_OK;
+    return fs_nb_done(&b, m->out, &m->net, err);
 }

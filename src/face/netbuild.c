@@ -2,6 +2,7 @@
 #include "face_internal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 const float *fs_nb_get(fs_netb *b, const char *name, int d0, int d1, int d2, int d3)
 {
@@ -29,12 +30,27 @@ int fs_nb_conv(fs_netb *b, const char *name, int in, int dw, const fs_conv_desc 
     return dw ? fs_net_depthwise(b->net, name, in, d) : fs_net_conv(b->net, name, in, d);
 }
 
-int fs_nb_finish(fs_netb *b, fs_error *err)
+int fs_nb_start(fs_netb *b, const char *name, fs_weights *w, fs_error *err)
 {
-    if (b->e.code)
-        return fs_fail(err, b->e.code, "%s", b->e.msg);
-    int st = fs_net_status(b->net, err);
+    memset(b, 0, sizeof *b);
+    b->w = w;
+    if (!(b->net = fs_net_create(name, 3)))
+        return fs_fail(err, FS_ENOMEM, "%s: out of memory", name);
+    return FS_OK;
+}
+
+int fs_nb_done(fs_netb *b, int out, fs_net **net, fs_error *err)
+{
+    if (out >= 0)
+        fs_net_output(b->net, out);
+    int st = b->e.code ? fs_fail(err, b->e.code, "%s", b->e.msg) : fs_net_status(b->net, err);
     if (st == FS_OK)
         st = fs_weights_check_used(b->w, err);
-    return st;
+    if (st != FS_OK) {
+        fs_net_free(b->net);
+        b->net = NULL;
+        return st;
+    }
+    *net = b->net;
+    return FS_OK;
 }

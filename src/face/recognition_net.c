@@ -55,9 +55,10 @@ static int residual_down(fs_netb *b, const char *layer, int in, int cin, int cou
 int fs_recognition_build(fs_weights *w, fs_simple_net *m, fs_error *err)
 {
     memset(m, 0, sizeof *m);
-    fs_netb b = {fs_net_create("face_recognition", 3), w, {0}};
-    if (!b.net)
-        return fs_fail(err, FS_ENOMEM, "face_recognition: out of memory");
+    fs_netb b;
+    int st = fs_nb_start(&b, "face_recognition", w, err);
+    if (st != FS_OK)
+        return st;
     char p[] = "conv32_down";
     fs_conv_desc d = {7, 7, 3, 32, 2, FS_PAD_VALID, FS_ACT_RELU,
                       fs_nb_getp(&b, p, "conv/filters", 7, 7, 3, 32),
@@ -83,12 +84,5 @@ int fs_recognition_build(fs_weights *w, fs_simple_net *m, fs_error *err)
     x = fs_net_mean(b.net, "global_avg_pool", x);
     m->out = fs_net_fc(b.net, "fc(descriptor)", x, 256, 128, fs_nb_get(&b, "fc", 256, 128, 0, 0),
                        NULL, FS_ACT_NONE);
-    fs_net_output(b.net, m->out);
-    int st = fs_nb_finish(&b, err);
-    if (st != FS_OK) {
-        fs_net_free(b.net);
-        return st;
-    }
-    m->net = b.net;
-    return FS_OK;
+    return fs_nb_done(&b, m->out, &m->net, err);
 }

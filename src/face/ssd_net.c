@@ -65,9 +65,10 @@ static int head(fs_netb *b, const char *name, int k, const char *kind, int in, i
 int fs_ssd_build(fs_weights *w, fs_ssd_net *m, fs_error *err)
 {
     memset(m, 0, sizeof *m);
-    fs_netb b = {fs_net_create("ssd_mobilenetv1", 3), w, {0}};
-    if (!b.net)
-        return fs_fail(err, FS_ENOMEM, "ssd_mobilenetv1: out of memory");
+    fs_netb b;
+    int st = fs_nb_start(&b, "ssd_mobilenetv1", w, err);
+    if (st != FS_OK)
+        return st;
     static const int ch[14] = {32, 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024};
     char name[96], prefix[96];
     int x = pointwise(&b, "mobilenetv1/conv_0", "MobilenetV1/Conv2d_0_pointwise", 0, 3, 3, 32, 2);
@@ -111,11 +112,5 @@ int fs_ssd_build(fs_weights *w, fs_ssd_net *m, fs_error *err)
      * normalisation itself, so they are only acknowledged here. */
     fs_nb_get(&b, "Preprocessor/mul/x", 0, 0, 0, 0);
     fs_nb_get(&b, "Preprocessor/sub/y", 0, 0, 0, 0);
-    int st = fs_nb_finish(&b, err);
-    if (st != FS_OK) {
-        fs_net_free(b.net);
-        return st;
-    }
-    m->net = b.net;
-    return FS_OK;
+    return fs_nb_done(&b, -1, &m->net, err);
 }

@@ -20,9 +20,10 @@
 int fs_tiny_build(fs_weights *w, fs_simple_net *m, fs_error *err)
 {
     memset(m, 0, sizeof *m);
-    fs_netb b = {fs_net_create("tiny_face_detector", 3), w, {0}};
-    if (!b.net)
-        return fs_fail(err, FS_ENOMEM, "tiny_face_detector: out of memory");
+    fs_netb b;
+    int st = fs_nb_start(&b, "tiny_face_detector", w, err);
+    if (st != FS_OK)
+        return st;
     static const int ch[7] = {3, 16, 32, 64, 128, 256, 512};
     char name[64], p[16];
     fs_conv_desc c0 = {3, 3, 3, 16, 1, FS_PAD_VALID, FS_ACT_LEAKY,
@@ -48,12 +49,5 @@ int fs_tiny_build(fs_weights *w, fs_simple_net *m, fs_error *err)
                        fs_nb_get(&b, "conv8/filters", 1, 1, 512, 25),
                        fs_nb_get(&b, "conv8/bias", 25, 0, 0, 0), NULL, NULL};
     m->out = fs_nb_conv(&b, "conv8", x, 0, &c8);
-    fs_net_output(b.net, m->out);
-    int st = fs_nb_finish(&b, err);
-    if (st != FS_OK) {
-        fs_net_free(b.net);
-        return st;
-    }
-    m->net = b.net;
-    return FS_OK;
+    return fs_nb_done(&b, m->out, &m->net, err);
 }

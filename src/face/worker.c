@@ -134,21 +134,32 @@ int fs_worker_detect(fs_worker *w, const fs_image *img, fs_face *faces, int cap,
     return FS_OK;
 }
 
+/* A face net on a crop: centred square padding, resize to size^2, mean
+ * normalisation, run; *out is node `out_node` of the plan. */
+static int run_face_net(fs_worker *w, const fs_image *img, fs_rect crop, const fs_plan *plan,
+                        int out_node, int size, fs_tensor *out, fs_error *err)
+{
+    float *in = fs_plan_input(plan, w->ws);
+    int st = fs_prep_crop(img, crop, size, &w->crop, &w->crop_cap, in, err);
+    if (st != FS_OK)
+        return st;
+    fs_norm_mean(in, (size_t)size * size, fs_face_mean);
+    fs_plan_run(plan, w->ws, NULL);
+    *out = fs_plan_tensor(plan, w->ws, out_node);
+    return FS_OK;
+}
+
 int fs_worker_landmarks_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_face *face,
                            fs_error *err)
 {
     int st = check_image(img, err);
     if (st != FS_OK)
         return st;
-    const fs_engine *e = w->e;
     double t0 = fs_now();
-    float *in = fs_plan_input(e->lm_plan, w->ws);
-    st = fs_prep_crop(img, crop, FS_LANDMARK_INPUT, &w->crop, &w->crop_cap, in, err);
+    fs_tensor out;
+    st = run_face_net(w, img, crop, w->e->lm_plan, w->e->lm.out, FS_LANDMARK_INPUT, &out, err);
     if (st != FS_OK)
         return st;
-    fs_norm_mean(in, FS_LANDMARK_INPUT * FS_LANDMARK_INPUT, fs_face_mean);
-    fs_plan_run(e->lm_plan, w->ws, NULL);
-    fs_tensor out = fs_plan_tensor(e->lm_plan, w->ws, e->lm.out);
     fs_landmarks_place(out.data, crop.w, crop.h, face->x, face->y, face->landmarks);
     face->landmark_crop = crop;
     face->flags |= FS_FACE_LANDMARKS;
@@ -184,15 +195,12 @@ int fs_worker_descriptor_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_
         return FS_OK;
     }
     double t0 = fs_now();
-    float *in = fs_plan_input(e->rec_plan, w->ws);
-    st = fs_prep_crop(img, crop, FS_DESCRIPTOR_INPUT, &w->crop, &w->crop_cap, in, err);
+    fs_tensor out;
+    st = run_face_net(w, img, crop, e->rec_plan, e->rec.out, FS_DESCRIPTOR_INPUT, &out, err);
     if (st != FS_OK) {
         face->flags &= ~FS_FACE_DESCRIPTOR;
         return st;
     }
-    fs_norm_mean(in, FS_DESCRIPTOR_INPUT * FS_DESCRIPTOR_INPUT, fs_face_mean);
-    fs_plan_run(e->rec_plan, w->ws, NULL);
-    fs_tensor out = fs_plan_tensor(e->rec_plan, w->ws, e->rec.out);
     memcpy(face->descriptor, out.data, sizeof face->descriptor);
     w->t.descriptor_s += fs_now() - t0;
     w->t.faces_described++;

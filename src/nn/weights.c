@@ -81,6 +81,25 @@ static int add_file(fs_weights *w, const char *name, const uint8_t *data, size_t
     return FS_OK;
 }
 
+/* Reads DIR/NAME (at most max bytes) and records its checksum.  A missing or
+ * unreadable file is FS_EMODEL with the path and a hint. */
+static int read_model_file(fs_weights *w, const char *dir, const char *name, size_t max,
+                           uint8_t **buf, size_t *len, fs_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    fs_error e = {0};
+    int st = fs_read_file(path, max, buf, len, &e);
+    if (st != FS_OK)
+        return fs_fail(err, st == FS_ENOMEM ? FS_ENOMEM : FS_EMODEL, "%s (run 'make models')",
+                       e.msg);
+    if (add_file(w, name, *buf, *len) != FS_OK) {
+        free(*buf);
+        return fs_fail(err, FS_ENOMEM, "%s: out of memory", path);
+    }
+    return FS_OK;
+}
+
 /* Bytes per stored value, and how it decodes. */
 typedef enum { ST_F32, ST_I32, ST_U8, ST_U16 } storage;
 
@@ -183,23 +202,18 @@ static int read_group(fs_weights *w, const char *dir, const char *mpath, const f
             free(*data);
             return fs_fail(err, FS_EMODEL, "%s: bad shard path in manifest", mpath);
         }
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, name);
         uint8_t *buf;
         size_t n;
-        fs_error e = {0};
-        int st = fs_read_file(path, MAX_SHARD_BYTES, &buf, &n, &e);
+        int st = read_model_file(w, dir, name, MAX_SHARD_BYTES, &buf, &n, err);
         if (st != FS_OK) {
             free(*data);
-            return fs_fail(err, st == FS_ENOMEM ? FS_ENOMEM : FS_EMODEL, "%s (run 'make models')",
-                           e.msg);
+            return st;
         }
-        st = add_file(w, name, buf, n);
-        uint8_t *all = st == FS_OK ? realloc(*data, *len + n + 1) : NULL;
+        uint8_t *all = realloc(*data, *len + n + 1);
         if (!all) {
             free(buf);
             free(*data);
-            return fs_fail(err, FS_ENOMEM, "%s: out of memory", path);
+            return fs_fail(err, FS_ENOMEM, "%s: out of memory", name);
         }
         memcpy(all + *len, buf, n);
         free(buf);
@@ -292,19 +306,13 @@ int fs_weights_load(const char *dir, const char *model, fs_weights **out, fs_err
     snprintf(mpath, sizeof mpath, "%s/%s", dir, mname);
     uint8_t *text;
     size_t len;
-    fs_error e = {0};
-    int st = fs_read_file(mpath, MAX_MANIFEST_BYTES, &text, &len, &e);
+    int st = read_model_file(w, dir, mname, MAX_MANIFEST_BYTES, &text, &len, err);
     if (st != FS_OK) {
         fs_weights_free(w);
-        return fs_fail(err, st == FS_ENOMEM ? FS_ENOMEM : FS_EMODEL, "%s (run 'make models')",
-                       e.msg);
+        return st;
     }
     fs_json *m = NULL;
-    st = add_file(w, mname, text, len);
-    if (st == FS_OK)
-        st = fs_json_parse((const char *)text, len, mpath, &m, err);
-    else
-        fs_fail(err, st, "%s: out of memory", mpath);
+    st = fs_json_parse((const char *)text, len, mpath, &m, err);
     free(text);
     if (st == FS_OK)
         st = load_manifest(w, dir, mpath, m, err);
