@@ -338,3 +338,49 @@ TEST(face_engine_names_a_damaged_model_file)
     CHECK(strstr(err.msg, "has shape [3,3,32,3], expected [3,3,3,32]") != NULL);
     CHECK(e == NULL);
 }
+
+/* The ingest contract: one engine shared read-only by OpenMP threads, one
+ * worker each; every photo gives bit-identical faces to a sequential run. */
+TEST(face_engine_shared_by_threads_gives_identical_results)
+{
+    fs_engine *eng = engine();
+    REQUIRE(eng);
+    enum { PHOTOS = 12, CAP = 16 };
+    fs_image img[6] = {{0}};
+    fs_error e = {0};
+    for (int s = 0; s < 6; s++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/demo/sample%d.jpg", fs_test_models_dir(), s + 1);
+        CHECK_OK(fs_image_decode_file(path, NULL, &img[s], NULL, &e), &e);
+    }
+    static fs_face seq[PHOTOS][CAP], par[PHOTOS][CAP];
+    int nseq[PHOTOS] = {0}, npar[PHOTOS] = {0}, fails = 0;
+    fs_worker *w = NULL;
+    REQUIRE(fs_worker_create(eng, &w, &e) == FS_OK);
+    for (int i = 0; i < PHOTOS; i++)
+        fails += fs_worker_faces(w, &img[i % 6], FS_STAGE_ALL, seq[i], CAP, &nseq[i], &e) != 0;
+    fs_worker_destroy(w);
+#pragma omp parallel num_threads(2) reduction(+ : fails)
+    {
+        fs_worker *tw = NULL;
+        fs_error te = {0};
+        if (fs_worker_create(eng, &tw, &te) != FS_OK) {
+            fails++;
+        } else {
+#pragma omp for schedule(dynamic, 1)
+            for (int i = 0; i < PHOTOS; i++)
+                fails += fs_worker_faces(tw, &img[i % 6], FS_STAGE_ALL, par[i], CAP, &npar[i],
+                                         &te) != 0;
+            fs_worker_destroy(tw);
+        }
+    }
+    CHECK_INT(fails, 0);
+    for (int i = 0; i < PHOTOS; i++) {
+        CHECK_INT(npar[i], nseq[i]);
+        CHECK_MSG(memcmp(par[i], seq[i], (size_t)nseq[i] * sizeof(fs_face)) == 0,
+                  "photo %d: threaded result differs", i);
+    }
+    for (int s = 0; s < 6; s++)
+        fs_image_free(&img[s]);
+    fs_engine_destroy(eng);
+}
