@@ -137,7 +137,7 @@ double tu_mean_diff(const uint8_t *a, const uint8_t *b, size_t n)
 
 void tu_image_sha256(const fs_image *img, char hex[65])
 {
-    uint8_t d[FS_SHA256_SIZE];
+    uint8_t d[32];
     fs_sha256(img->data, (size_t)img->width * img->height * 3, d);
     fs_sha256_hex(d, hex);
 }

@@ -86,7 +86,7 @@ static void check_sample(const fs_engine *eng, int s)
     CHECK_OK(fs_worker_create(eng, &w, &e), &e);
     if (!img.data || !w)
         goto out;
-    uint8_t digest[FS_SHA256_SIZE];
+    uint8_t digest[32];
     char hex[65];
     fs_sha256(img.data, (size_t)img.width * img.height * 3, digest);
     fs_sha256_hex(digest, hex);

@@ -127,3 +127,30 @@ TEST(image_samples_dct_scaling_picks_smallest_sufficient_factor)
     fs_image_free(&boxed);
     free(buf);
 }
+
+TEST(image_decode_file_errors_name_the_file)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/demo/sample1.jpg", fs_test_models_dir());
+    fs_image img;
+    fs_error e = {0};
+    fs_decode_opts o = {.max_file_bytes = 1000};
+    CHECK_INT(fs_image_decode_file(path, &o, &img, NULL, &e), FS_ELIMIT);
+    CHECK(strncmp(e.msg, path, strlen(path)) == 0);
+    CHECK(img.data == NULL);
+    snprintf(path, sizeof path, "%s/no-such-photo.jpg", fs_test_tmpdir());
+    CHECK_INT(fs_image_decode_file(path, NULL, &img, NULL, &e), FS_EIO);
+    CHECK(strncmp(e.msg, path, strlen(path)) == 0);
+    /* A decoding error gets the path prepended exactly once. */
+    size_t len;
+    uint8_t *buf = tu_read_sample(2, &len);
+    REQUIRE(buf);
+    const char *t = tu_write_tmp("cut.jpg", buf, len / 2);
+    REQUIRE(t);
+    snprintf(path, sizeof path, "%s", t);
+    CHECK_INT(fs_image_decode_file(path, NULL, &img, NULL, &e), FS_ECORRUPT);
+    char want[1100];
+    snprintf(want, sizeof want, "%s: truncated JPEG data: Premature end of JPEG file", path);
+    CHECK_STR(e.msg, want);
+    free(buf);
+}

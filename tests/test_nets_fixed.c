@@ -55,7 +55,7 @@ static int fixed_run_net(fixed_run *r, const fs_net *net, int size, int salt)
     if (!px)
         return -1;
     golden_fixed_pattern(px, size, salt);
-    uint8_t digest[FS_SHA256_SIZE];
+    uint8_t digest[32];
     char hex[65];
     fs_sha256(px, n, digest);
     fs_sha256_hex(digest, hex);

@@ -1,7 +1,6 @@
 /*
- * facesearch/hash.h — SHA-256 (FIPS 180-4), for content hashes of photos and
- * decoded pixels.  Plain C, no global state; a context may be reused after
- * fs_sha256_init.
+ * facesearch/hash.h — SHA-256 (FIPS 180-4), for content hashes of photos,
+ * weight-file checksums and long-path keys.
  */
 #ifndef FACESEARCH_HASH_H
 #define FACESEARCH_HASH_H
@@ -9,29 +8,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FS_SHA256_SIZE 32
-
+/* Incremental hashing state; initialise with fs_sha256_init. */
 typedef struct fs_sha256_ctx {
-    uint32_t state[8];
-    uint64_t total;       /* bytes hashed so far */
-    uint8_t block[64];    /* pending partial block */
-    size_t fill;          /* bytes in block */
+    uint32_t h[8];
+    uint64_t len;        /* bytes hashed so far */
+    uint8_t buf[64];
+    size_t fill;
 } fs_sha256_ctx;
 
-/* Starts a new hash. */
-void fs_sha256_init(fs_sha256_ctx *ctx);
+void fs_sha256_init(fs_sha256_ctx *c);
+void fs_sha256_update(fs_sha256_ctx *c, const void *data, size_t len);
+void fs_sha256_final(fs_sha256_ctx *c, uint8_t out[32]);
 
-/* Hashes len more bytes of data (data may be NULL when len is 0). */
-void fs_sha256_update(fs_sha256_ctx *ctx, const void *data, size_t len);
+/* One-shot hash of len bytes. */
+void fs_sha256(const void *data, size_t len, uint8_t out[32]);
 
-/* Writes the 32-byte digest to out; the context must be re-initialised
- * before it is used again. */
-void fs_sha256_final(fs_sha256_ctx *ctx, uint8_t out[FS_SHA256_SIZE]);
-
-/* One-shot digest of a buffer. */
-void fs_sha256(const void *data, size_t len, uint8_t out[FS_SHA256_SIZE]);
-
-/* Writes the digest as 64 lowercase hex digits plus a NUL into hex. */
-void fs_sha256_hex(const uint8_t digest[FS_SHA256_SIZE], char hex[65]);
+/* Writes the 64 lower-case hex digits of a digest plus a NUL into hex. */
+void fs_sha256_hex(const uint8_t digest[32], char hex[65]);
 
 #endif

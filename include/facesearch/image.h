@@ -89,7 +89,10 @@ typedef struct fs_decode_opts {
      * scale factor (1/1, 7/8, 3/4, 5/8, 1/2, 3/8, 1/4, 1/8) whose output, in
      * the orientation it is returned in, is still at least min_width x
      * min_height.  0,0 = full size (bit-exact default); a single 0 leaves
-     * that axis unconstrained.  An image already smaller decodes at 1/1. */
+     * that axis unconstrained.  An image already smaller decodes at 1/1.
+     * Speed: libjpeg-turbo has SIMD IDCTs for 1/1, 1/2, 1/4 and 1/8 only;
+     * on a 1920x1280 photo 7/8 took 10 ms against 4 ms for 1/1 and 3/8
+     * 3.5 ms against 3 ms for 1/2, so ask for sizes that land on those. */
     int min_width, min_height;
     /* Apply the EXIF orientation (rotate/flip) so the image is upright.
      * Off by default to match the reference pipeline, which ignores EXIF. */
@@ -168,11 +171,11 @@ int fs_image_encode_jpeg(const fs_image *img, int quality, uint8_t **jpeg,
  * O(dst_w + dst_h) of scratch).
  */
 int fs_resize_tf_u8(const uint8_t *src, int src_w, int src_h, int src_stride,
+                    int pad_w, int pad_h, int channels,
+                    float *dst, int dst_w, int dst_h);
+int fs_resize_tf_f32(const float *src, int src_w, int src_h, int src_stride,
                      int pad_w, int pad_h, int channels,
                      float *dst, int dst_w, int dst_h);
-int fs_resize_tf_f32(const float *src, int src_w, int src_h, int src_stride,
-                      int pad_w, int pad_h, int channels,
-                      float *dst, int dst_w, int dst_h);
 
 /*
  * Affine warp with bilinear sampling: dst(x, y) = src(M * (x, y, 1)) where

@@ -39,6 +39,8 @@ static int tj_fail(tjhandle h, fs_error *err)
         return fs_fail(err, FS_ECORRUPT, "truncated JPEG data: %s", msg);
     if (strncmp(msg, "Corrupt JPEG data", 17) == 0)
         return fs_fail(err, FS_ECORRUPT, "%s", msg);
+    if (strstr(msg, "Empty JPEG image")) /* a zero side; DNL is all but unused */
+        return fs_fail(err, FS_ECORRUPT, "JPEG header gives an empty image: %s", msg);
     if (strstr(msg, "Unsupported") || strstr(msg, "not supported"))
         return fs_fail(err, FS_EFORMAT, "unsupported JPEG: %s", msg);
     if (strstr(msg, "Maximum supported image dimension"))

@@ -74,7 +74,7 @@ static int add_file(fs_weights *w, const char *name, const uint8_t *data, size_t
     f = &w->files[w->n_files];
     if (!(f->name = dupstr(name)))
         return FS_ENOMEM;
-    uint8_t d[FS_SHA256_SIZE];
+    uint8_t d[32];
     fs_sha256(data, len, d);
     fs_sha256_hex(d, f->sha256);
     w->n_files++;

@@ -1,0 +1,72 @@
+/* The command-line front door: help, version, exit codes. */
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+/* Runs `facesearch ARGS` through the shell; returns the exit status and
+ * captures up to cap-1 bytes of stdout+stderr into out. */
+static int run(const char *args, char *out, size_t cap)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", fs_test_bin(), args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(cli_version_and_help)
+{
+    static char out[65536];
+    CHECK_INT(run("--version", out, sizeof out), 0);
+    CHECK(strncmp(out, "facesearch ", 11) == 0);
+    CHECK_INT(run("--help", out, sizeof out), 0);
+    CHECK(strstr(out, "usage: facesearch") != NULL);
+    CHECK_INT(run("", out, sizeof out), 1);
+    CHECK_INT(run("frobnicate", out, sizeof out), 1);
+    CHECK(strstr(out, "'frobnicate' is not a facesearch command") != NULL);
+}
+
+TEST(cli_every_command_has_help)
+{
+    static char list[65536], out[65536];
+    REQUIRE(run("--help", list, sizeof list) == 0);
+    const char *p = strstr(list, "Commands:\n");
+    REQUIRE(p != NULL);
+    p += 10;
+    int n = 0;
+    char name[64];
+    /* Each command line is "  name  summary". */
+    while (sscanf(p, "  %63s", name) == 1 && strncmp(p, "  ", 2) == 0) {
+        char args[128];
+        snprintf(args, sizeof args, "%s --help", name);
+        CHECK_MSG(run(args, out, sizeof out) == 0, "%s --help failed", name);
+        CHECK_MSG(strstr(out, "usage: facesearch ") != NULL, "%s --help prints no usage", name);
+        snprintf(args, sizeof args, "%s --no-such-flag", name);
+        CHECK_MSG(run(args, out, sizeof out) == 1, "%s with a bad flag must exit 1", name);
+        n++;
+        p = strchr(p, '\n');
+        if (!p)
+            break;
+        p++;
+    }
+    CHECK(n >= 1);
+}
+
+TEST(cli_bad_config_is_usage_error)
+{
+    static char out[4096];
+    char path[512], args[700];
+    snprintf(path, sizeof path, "%s/cli-bad.conf", fs_test_tmpdir());
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    fputs("[decode]\nmax_pixel = 5\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "info --config %s models/demo/sample1.jpg", path);
+    CHECK_INT(run(args, out, sizeof out), 1);
+    CHECK_MSG(strstr(out, "cli-bad.conf:2: unknown key 'decode.max_pixel'") != NULL, "got: %s", out);
+}
