@@ -17,6 +17,17 @@ static const fs_config_key keys[] = {
      "rotate photos upright according to their EXIF orientation"},
     {"run.threads", FS_CFG_INT, "0", 0, 1024, NULL,
      "worker threads; 0 = all cores"},
+    {"detect.detector", FS_CFG_ENUM, "ssd", 0, 0, "ssd|tiny",
+     "face detector: ssd (SSD MobileNet v1, the reference) or tiny (faster)"},
+    {"detect.min_score", FS_CFG_REAL, "0.5", 0, 0.999, NULL,
+     "keep detections scoring above this"},
+    {"detect.max_faces", FS_CFG_INT, "100", 1, 1000, NULL,
+     "at most this many faces per photo"},
+    {"detect.input_size", FS_CFG_INT, "0", 0, 1024, NULL,
+     "detector input side in px; 0 = default (ssd 512, the only size so far; tiny 416)"},
+    {"verify.threshold", FS_CFG_REAL, "0.6", 0, 10, NULL,
+     "same person when the descriptor distance is below this (face-api's 0.6: a "
+     "placeholder until calibrated on LFW)"},
 };
 
 int fs_config_key_count(void)
