@@ -8,6 +8,7 @@
 
 #include "facesearch/nn.h"
 #include "harness.h"
+#include "nn_ref.h"
 
 /* ------------------------------------------------------------------ JSON */
 
@@ -194,118 +195,9 @@ TEST(weights_real_models_sum_to_file_size)
 
 /* ------------------------------------------------------------------- ops */
 
-static float frand(unsigned *s)
-{
-    *s = *s * 1103515245u + 12345u;
-    return (float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f;
-}
-
-static void fill(float *x, size_t n, unsigned seed)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] = frand(&seed);
-}
-
-static float act(float v, fs_act a)
-{
-    if (a == FS_ACT_RELU)
-        return v > 0 ? v : 0;
-    if (a == FS_ACT_RELU6)
-        return v < 0 ? 0 : v > 6 ? 6 : v;
-    if (a == FS_ACT_LEAKY)
-        return v > 0 ? v : 0.1f * v;
-    return v;
-}
-
-/* TF conv / depthwise straight from the definition, in double. */
-static void ref_conv(const float *in, int h, int w, int cin, const fs_conv_desc *d, int dw,
-                     float *out, int oh, int ow)
-{
-    int pt = 0, pl = 0;
-    if (d->pad == FS_PAD_SAME) {
-        int th = (oh - 1) * d->stride + d->kh - h, tw = (ow - 1) * d->stride + d->kw - w;
-        pt = th > 0 ? th / 2 : 0;
-        pl = tw > 0 ? tw / 2 : 0;
-    }
-    int cout = dw ? cin : d->cout;
-    for (int y = 0; y < oh; y++)
-        for (int x = 0; x < ow; x++)
-            for (int o = 0; o < cout; o++) {
-                double s = 0;
-                for (int ky = 0; ky < d->kh; ky++)
-                    for (int kx = 0; kx < d->kw; kx++) {
-                        int iy = y * d->stride + ky - pt, ix = x * d->stride + kx - pl;
-                        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
-                            continue;
-                        const float *p = in + ((size_t)iy * w + ix) * cin;
-                        if (dw)
-                            s += (double)p[o] * d->weights[(ky * d->kw + kx) * cin + o];
-                        else
-                            for (int c = 0; c < cin; c++)
-                                s += (double)p[c] *
-                                     d->weights[((ky * d->kw + kx) * cin + c) * cout + o];
-                    }
-                s = (s + (d->bias ? d->bias[o] : 0)) * (d->scale ? d->scale[o] : 1) +
-                    (d->shift ? d->shift[o] : 0);
-                out[((size_t)y * ow + x) * cout + o] = act((float)s, d->act);
-            }
-}
-
-/* Builds a one-conv net, runs it on a random input, compares. */
-static void conv_case(int h, int w, int cin, int cout, int k, int stride, fs_pad pad, fs_act a,
-                      int dw, int oh, int ow)
-{
-    size_t nw = (size_t)k * k * cin * (dw ? 1 : cout);
-    float *wt = malloc(nw * sizeof *wt), bias[64], scale[64], shift[64];
-    fill(wt, nw, 7);
-    fill(bias, 64, 8);
-    fill(scale, 64, 9);
-    fill(shift, 64, 10);
-    fs_conv_desc d = {k, k, cin, dw ? cin : cout, stride, pad, a, wt, bias, scale, shift};
-    fs_net *net = fs_net_create("t", cin);
-    int node = dw ? fs_net_depthwise(net, "c", 0, &d) : fs_net_conv(net, "c", 0, &d);
-    fs_net_output(net, node);
-    fs_plan *p = NULL;
-    fs_error e = {0};
-    CHECK_OK(fs_plan_create(net, h, w, 0, &p, &e), &e);
-    if (p) {
-        fs_tensor t = fs_plan_tensor(p, NULL, node);
-        CHECK_MSG(t.h == oh && t.w == ow, "%dx%d k%d s%d: out %dx%d, expected %dx%d", h, w, k,
-                  stride, t.h, t.w, oh, ow);
-        void *ws = fs_nn_alloc(fs_plan_workspace(p));
-        float *ref = malloc((size_t)oh * ow * d.cout * sizeof *ref);
-        fill(fs_plan_input(p, ws), (size_t)h * w * cin, 11);
-        ref_conv(fs_plan_input(p, ws), h, w, cin, &d, dw, ref, oh, ow);
-        fs_plan_run(p, ws, NULL);
-        t = fs_plan_tensor(p, ws, node);
-        double max = 0;
-        for (size_t i = 0; i < fs_tensor_count(t); i++)
-            max = fmax(max, fabs(t.data[i] - ref[i]) / fmax(1.0, fabs(ref[i])));
-        CHECK_MSG(max < 1e-5, "%s %dx%dx%d k%d s%d %s: max rel diff %.3g", dw ? "dw" : "conv", h,
-                  w, cin, k, stride, pad == FS_PAD_SAME ? "same" : "valid", max);
-        free(ref);
-        free(ws);
-    }
-    fs_plan_free(p);
-    fs_net_free(net);
-    free(wt);
-}
-
 TEST(conv_and_depthwise_match_tf_definition)
 {
-    /* SAME stride 2 on even sizes pads bottom/right only; on odd sizes 1/1 */
-    conv_case(8, 8, 3, 5, 3, 2, FS_PAD_SAME, FS_ACT_RELU6, 0, 4, 4);
-    conv_case(7, 9, 3, 5, 3, 2, FS_PAD_SAME, FS_ACT_NONE, 0, 4, 5);
-    conv_case(9, 9, 4, 6, 3, 1, FS_PAD_SAME, FS_ACT_RELU, 0, 9, 9);
-    conv_case(15, 15, 3, 8, 7, 2, FS_PAD_VALID, FS_ACT_RELU, 0, 5, 5);
-    conv_case(35, 35, 4, 8, 3, 2, FS_PAD_VALID, FS_ACT_RELU, 0, 17, 17);
-    conv_case(6, 5, 16, 24, 1, 1, FS_PAD_SAME, FS_ACT_LEAKY, 0, 6, 5);
-    conv_case(2, 2, 8, 8, 3, 2, FS_PAD_SAME, FS_ACT_NONE, 0, 1, 1);
-    conv_case(40, 40, 3, 4, 3, 1, FS_PAD_VALID, FS_ACT_NONE, 0, 38, 38); /* several chunks */
-    conv_case(8, 8, 32, 32, 3, 2, FS_PAD_SAME, FS_ACT_RELU6, 1, 4, 4);
-    conv_case(7, 7, 48, 48, 3, 1, FS_PAD_SAME, FS_ACT_NONE, 1, 7, 7);
-    conv_case(5, 6, 3, 3, 3, 2, FS_PAD_SAME, FS_ACT_LEAKY, 1, 3, 3);
-    conv_case(9, 9, 17, 17, 5, 2, FS_PAD_VALID, FS_ACT_RELU, 1, 3, 3);
+    nn_conv_cases(FS_PREC_FP32);
 }
 
 TEST(pool_add_mean_fc_match_definitions)
@@ -330,7 +222,7 @@ TEST(pool_add_mean_fc_match_definitions)
     REQUIRE(p);
     void *ws = fs_nn_alloc(fs_plan_workspace(p));
     float x[75]; /* the input buffer is reused once its last reader ran */
-    fill(x, 75, 3);
+    nn_fill(x, 75, 3);
     memcpy(fs_plan_input(p, ws), x, sizeof x);
 #define X(y, xx, c) x[((y) * 5 + (xx)) * 3 + (c)]
     fs_plan_run(p, ws, NULL);
@@ -366,8 +258,8 @@ TEST(plan_reuses_buffers_without_changing_results)
     /* A chain long enough for buffer reuse: the compact plan must give the
      * same output as one that keeps every buffer, and use less memory. */
     float w[3 * 3 * 8 * 8], b[8];
-    fill(w, sizeof w / sizeof *w, 5);
-    fill(b, 8, 6);
+    nn_fill(w, sizeof w / sizeof *w, 5);
+    nn_fill(b, 8, 6);
     fs_conv_desc d = {3, 3, 8, 8, 1, FS_PAD_SAME, FS_ACT_RELU, w, b, NULL, NULL};
     fs_net *net = fs_net_create("chain", 8);
     int x = 0, skip = 0;
@@ -386,8 +278,8 @@ TEST(plan_reuses_buffers_without_changing_results)
     REQUIRE(pa && pb);
     CHECK(fs_plan_workspace(pa) < fs_plan_workspace(pb));
     void *wa = fs_nn_alloc(fs_plan_workspace(pa)), *wb = fs_nn_alloc(fs_plan_workspace(pb));
-    fill(fs_plan_input(pa, wa), 12 * 10 * 8, 4);
-    fill(fs_plan_input(pb, wb), 12 * 10 * 8, 4);
+    nn_fill(fs_plan_input(pa, wa), 12 * 10 * 8, 4);
+    nn_fill(fs_plan_input(pb, wb), 12 * 10 * 8, 4);
     fs_plan_run(pa, wa, NULL);
     fs_plan_run(pb, wb, NULL);
     fs_tensor ta = fs_plan_tensor(pa, wa, x), tb = fs_plan_tensor(pb, wb, x);

@@ -27,6 +27,7 @@
 
 #include "facesearch/common.h"
 #include "facesearch/image.h"
+#include "facesearch/nn.h"
 
 #define FS_LANDMARKS 68
 #define FS_DESCRIPTOR_DIM 128
@@ -46,9 +47,13 @@ typedef struct fs_engine_opts {
     int input_size;    /* detector input side in pixels; 0 = the detector's
                           default (SSD: 512, the only size supported so far;
                           tiny: 416, any multiple of 32 from 64 to 1024) */
+    fs_precision precision; /* conv arithmetic of all three nets (nn.h):
+                          FS_PREC_FP32 (the reference's, default here), BF16
+                          or AUTO; the config key nn.precision holds the
+                          product default */
 } fs_engine_opts;
 
-/* Fills o with the reference defaults (SSD, 0.5, 100, 0). */
+/* Fills o with the reference defaults (SSD, 0.5, 100, 0, fp32). */
 void fs_engine_opts_init(fs_engine_opts *o);
 
 /* Parses a detector name ("ssd" or "tiny").  Returns FS_OK or FS_EUSAGE. */
@@ -123,6 +128,10 @@ const char *fs_engine_model_id(const fs_engine *e);
  * file name and *sha256 its checksum as 64 hex digits (owned by e). */
 int fs_engine_weight_files(const fs_engine *e, int i, const char **file,
                            const char **sha256);
+
+/* The precision the nets actually run at: FS_PREC_FP32 or FS_PREC_BF16
+ * (bf16 and auto requests fall back to fp32 on a CPU without AVX-512 BF16). */
+fs_precision fs_engine_precision(const fs_engine *e);
 
 /* Floating-point operations of one pass of each net: detector (at its input
  * size), landmark net, recognition net. */

@@ -14,14 +14,15 @@
  *     and per-channel scale layers are folded into the conv weights when the
  *     layer is added.  Activations are NHWC, batch 1, TensorFlow padding
  *     semantics (SAME pads the extra pixel at the bottom/right).
- *  4. Plans (fs_plan): a network's shapes and buffer layout for one input
+ *  4. Plans (fs_plan): a network's shapes, buffer layout and arithmetic
+ *     precision (float32, or bfloat16 products on AVX-512 BF16) for one input
  *     size.  Running a plan allocates nothing: every activation lives at a
  *     fixed offset of a caller-provided workspace, buffers are reused once
  *     their last reader has run, and the im2col scratch is part of it too.
  *
  * Threading: a built fs_net and an fs_plan are immutable and may be shared by
- * any number of threads; each thread passes its own workspace.  The runtime
- * calls cblas_sgemm; inside an OpenMP parallel region the OpenMP build of
+ * any number of threads; each thread passes its own workspace.  The float32
+ * path calls cblas_sgemm (the bf16 path, its own single-threaded kernel); inside an OpenMP parallel region the OpenMP build of
  * OpenBLAS runs it single-threaded (call openblas_set_num_threads(1)
  * otherwise when threads are managed elsewhere).
  */
@@ -150,6 +151,49 @@ int fs_weights_file_count(const fs_weights *w);
 void fs_weights_file(const fs_weights *w, int i, const char **name,
                      const char **sha256_hex);
 
+/* ---------------------------------------------------------------- precision */
+
+/*
+ * Arithmetic of the regular convolutions (depthwise convs, pooling, sums and
+ * fully connected layers always run in float32):
+ *
+ *   FS_PREC_FP32  float32 through OpenBLAS sgemm: the reference's arithmetic
+ *                 (the parity tests' path).
+ *   FS_PREC_BF16  conv inputs rounded to bfloat16 (8 significant bits, to
+ *                 nearest even), weights to bfloat16 (or to two bfloat16
+ *                 parts, 16 bits, in layers with short dot products, see
+ *                 fs_net_prepare_bf16), products summed in float32, on
+ *                 AVX-512 BF16 (vdpbf16ps) — 2-3x the speed of OpenBLAS
+ *                 sgemm.  Net outputs move by about what a different JPEG
+ *                 decoder does to them (docs/benchmarks.md).  A CPU without
+ *                 AVX-512 BF16 runs float32 instead.
+ *   FS_PREC_AUTO  the fastest precision whose accuracy has been verified on
+ *                 this CPU: bf16 where available, else fp32.
+ */
+typedef enum fs_precision {
+    FS_PREC_FP32 = 0,
+    FS_PREC_BF16,
+    FS_PREC_AUTO
+} fs_precision;
+
+/* Parses "fp32", "bf16" or "auto".  Errors: FS_EUSAGE naming the word. */
+int fs_precision_parse(const char *name, fs_precision *p, fs_error *err);
+
+/* "fp32", "bf16", "auto" ("?" for anything else). */
+const char *fs_precision_name(fs_precision p);
+
+/* 1 when this CPU (and OS) can run the bf16 kernel: AVX-512 F/BW/VL/BF16. */
+int fs_nn_cpu_bf16(void);
+
+/* What a request runs as here: FS_PREC_BF16 for bf16/auto on a CPU with
+ * AVX-512 BF16, FS_PREC_FP32 otherwise. */
+fs_precision fs_precision_effective(fs_precision requested);
+
+/* Test and diagnostic hook: while `hide` is non-zero, fs_nn_cpu_bf16()
+ * answers 0 as on a CPU without AVX-512 BF16, so plans created meanwhile fall
+ * back to float32.  Process-wide; call it when no plan is being created. */
+void fs_nn_cpu_hide_bf16(int hide);
+
 /* ----------------------------------------------------------------- networks */
 
 typedef enum fs_act {
@@ -222,6 +266,16 @@ int fs_net_mean(fs_net *net, const char *name, int input);
 int fs_net_fc(fs_net *net, const char *name, int input, int in, int out,
               const float *weights, const float *bias, fs_act act);
 
+/* Adds a bfloat16 copy of every regular conv's weights, packed for the bf16
+ * kernel, so plans created with FS_PLAN_BF16 can use it (the float32 weights
+ * stay: one net serves plans of both precisions).  Layers with short dot
+ * products (K = kh*kw*cin <= 128) keep 16-bit weights as two bf16 parts —
+ * plain bf16 weights there biased the SSD's scores.  Call once after the last
+ * layer, before the net is shared; calling again is a no-op.  Does nothing
+ * (and succeeds) on a CPU without AVX-512 BF16.
+ * Errors: FS_ENOMEM, or the net's own error state. */
+int fs_net_prepare_bf16(fs_net *net, fs_error *err);
+
 /* Marks a node as an output: its tensor stays valid after fs_plan_run. */
 void fs_net_output(fs_net *net, int node);
 
@@ -240,7 +294,10 @@ typedef struct fs_plan fs_plan;
 
 /* Plan flags. */
 enum {
-    FS_PLAN_KEEP_ALL = 1  /* every node keeps its own buffer (for probes) */
+    FS_PLAN_KEEP_ALL = 1, /* every node keeps its own buffer (for probes) */
+    FS_PLAN_BF16 = 2      /* regular convs in bf16 (FS_PREC_BF16) when the CPU
+                             has AVX-512 BF16 and the net was prepared with
+                             fs_net_prepare_bf16; float32 otherwise */
 };
 
 /* Infers every shape for an in_h x in_w input and lays the buffers out.  The
@@ -268,6 +325,9 @@ void fs_plan_run(const fs_plan *plan, void *ws, double *node_seconds);
 /* The tensor of node `node` in ws.  Valid after fs_plan_run for outputs, and
  * for every node with FS_PLAN_KEEP_ALL; the shape is valid any time. */
 fs_tensor fs_plan_tensor(const fs_plan *plan, void *ws, int node);
+
+/* The precision the plan's convolutions run at (FS_PREC_FP32 or _BF16). */
+fs_precision fs_plan_precision(const fs_plan *plan);
 
 /* Floating-point operations (multiply and add counted separately) of one
  * run, in total and for one node. */

@@ -15,6 +15,7 @@ void fs_engine_opts_init(fs_engine_opts *o)
     o->min_score = 0.5f;
     o->max_faces = 100;
     o->input_size = 0;
+    o->precision = FS_PREC_FP32;
 }
 
 int fs_detector_parse(const char *name, fs_detector_kind *kind, fs_error *err)
@@ -43,6 +44,8 @@ static int check_opts(fs_engine_opts *o, fs_error *err)
     if (o->max_faces < 1 || o->max_faces > FS_MAX_FACES)
         return fs_fail(err, FS_EUSAGE, "max faces %d is outside 1..%d", o->max_faces,
                        FS_MAX_FACES);
+    if ((unsigned)o->precision > FS_PREC_AUTO)
+        return fs_fail(err, FS_EUSAGE, "unknown precision %d", (int)o->precision);
     if (o->detector == FS_DETECTOR_SSD) {
         if (o->input_size == 0)
             o->input_size = FS_SSD_INPUT;
@@ -92,9 +95,13 @@ static int build_rec(fs_weights *w, void *m, fs_error *err)
     return fs_recognition_build(w, m, err);
 }
 
-static int plan(fs_engine *e, const fs_net *net, int size, fs_plan **p, fs_error *err)
+/* Plans net (packing its bf16 weights first when the engine runs bf16). */
+static int plan(fs_engine *e, fs_net *net, int size, fs_plan **p, fs_error *err)
 {
-    int st = fs_plan_create(net, size, size, 0, p, err);
+    int bf16 = fs_precision_effective(e->opts.precision) == FS_PREC_BF16;
+    int st = bf16 ? fs_net_prepare_bf16(net, err) : FS_OK;
+    if (st == FS_OK)
+        st = fs_plan_create(net, size, size, bf16 ? FS_PLAN_BF16 : 0, p, err);
     if (st == FS_OK && fs_plan_workspace(*p) > e->ws_bytes)
         e->ws_bytes = fs_plan_workspace(*p);
     return st;
@@ -175,6 +182,11 @@ int fs_engine_weight_files(const fs_engine *e, int i, const char **file, const c
             *sha256 = e->files[i].sha256;
     }
     return e->n_files;
+}
+
+fs_precision fs_engine_precision(const fs_engine *e)
+{
+    return fs_plan_precision(e->det_plan);
 }
 
 void fs_engine_flops(const fs_engine *e, double *detector, double *landmarks, double *descriptor)

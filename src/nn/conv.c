@@ -64,59 +64,110 @@ void fs_nn_bias_act(float *restrict x, size_t rows, int c, const float *restrict
     }
 }
 
-/* Rows [m0, m0+rows) of the im2col matrix into a (K floats per row). */
+/* im2col destination: float rows, or bf16 rows (the bf16 kernel's A). */
+typedef struct arows {
+    void *base;
+    size_t ld;  /* elements per row */
+    int bf16;
+} arows;
+
+static inline void put(const arows *a, size_t at, const float *src, size_t n)
+{
+    if (a->bf16)
+        fs_nn_bf16_convert(src, (uint16_t *)a->base + at, n);
+    else
+        memcpy((float *)a->base + at, src, n * sizeof(float));
+}
+
+static inline void zero(const arows *a, size_t at, size_t n)
+{
+    size_t es = a->bf16 ? sizeof(uint16_t) : sizeof(float);
+    memset((char *)a->base + at * es, 0, n * es);
+}
+
+/* Rows [m0, m0+rows) of the im2col matrix into a (K values per row, then
+ * zeros up to a->ld). */
 static void im2col(const layer *L, const fs_tensor *in, int ow, int pt, int pl, int m0, int rows,
-                   float *restrict a)
+                   const arows *a)
 {
     const int cin = L->cin, kw = L->kw, s = L->stride;
     const size_t K = (size_t)L->kh * kw * cin, span = (size_t)kw * cin;
     for (int r = 0; r < rows; r++) {
         int m = m0 + r, oy = m / ow, ox = m % ow;
         int iy0 = oy * s - pt, ix0 = ox * s - pl;
-        float *row = a + (size_t)r * K;
+        size_t row = (size_t)r * a->ld;
         for (int ky = 0; ky < L->kh; ky++, row += span) {
             int iy = iy0 + ky;
             if (iy < 0 || iy >= in->h) {
-                memset(row, 0, span * sizeof *row);
+                zero(a, row, span);
                 continue;
             }
             const float *src = in->data + ((size_t)iy * in->w) * cin;
             if (ix0 >= 0 && ix0 + kw <= in->w) {
                 /* the kw taps of one filter row are adjacent in NHWC */
-                memcpy(row, src + (size_t)ix0 * cin, span * sizeof *row);
+                put(a, row, src + (size_t)ix0 * cin, span);
                 continue;
             }
             for (int kx = 0; kx < kw; kx++) {
                 int ix = ix0 + kx;
                 if (ix < 0 || ix >= in->w)
-                    memset(row + (size_t)kx * cin, 0, (size_t)cin * sizeof *row);
+                    zero(a, row + (size_t)kx * cin, (size_t)cin);
                 else
-                    memcpy(row + (size_t)kx * cin, src + (size_t)ix * cin,
-                           (size_t)cin * sizeof *row);
+                    put(a, row + (size_t)kx * cin, src + (size_t)ix * cin, (size_t)cin);
             }
         }
+        if (a->ld > K)
+            zero(a, (size_t)r * a->ld + K, a->ld - K);
     }
 }
 
-void fs_nn_conv(const layer *L, const fs_tensor *in, fs_tensor *out, float *scratch)
+/* bf16 rows need an even stride (the kernel reads K pairs). */
+static size_t bf16_ld(const layer *L)
+{
+    return ((size_t)L->kh * L->kw * L->cin + 1) / 2 * 2;
+}
+
+size_t fs_nn_conv_scratch(const layer *L, int out_pixels, int bf16)
+{
+    if (L->type != L_CONV)
+        return 0;
+    size_t rows = (size_t)fs_nn_conv_chunk_rows(L, out_pixels, bf16);
+    if (bf16 && L->wb)
+        return (rows * bf16_ld(L) + 1) / 2; /* in floats */
+    if (L->kh == 1 && L->kw == 1 && L->stride == 1)
+        return 0;
+    return rows * (size_t)(L->kh * L->kw * L->cin);
+}
+
+void fs_nn_conv(const layer *L, const fs_tensor *in, fs_tensor *out, float *scratch, int bf16)
 {
     const int M = out->h * out->w, N = L->cout, K = L->kh * L->kw * L->cin;
     const int direct = L->kh == 1 && L->kw == 1 && L->stride == 1;
+    bf16 = bf16 && L->wb;
     int pt, pl;
     fs_nn_out_size(in->h, L->kh, L->stride, L->pad, &pt);
     fs_nn_out_size(in->w, L->kw, L->stride, L->pad, &pl);
-    const int chunk = fs_nn_conv_chunk_rows(L, M);
+    const int chunk = fs_nn_conv_chunk_rows(L, M, bf16);
+    const arows a = {scratch, bf16 ? bf16_ld(L) : (size_t)K, bf16};
     for (int m0 = 0; m0 < M; m0 += chunk) {
         int rows = M - m0 < chunk ? M - m0 : chunk;
-        const float *a;
-        if (direct) {
-            a = in[0].data + (size_t)m0 * K;
-        } else {
-            im2col(L, in, out->w, pt, pl, m0, rows, scratch);
-            a = scratch;
-        }
         float *c = out->data + (size_t)m0 * N;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, N, K, 1.0f, a, K, L->w, N,
+        if (bf16) {
+            if (direct && a.ld == (size_t)K)
+                fs_nn_bf16_convert(in[0].data + (size_t)m0 * K, (uint16_t *)(void *)scratch,
+                                   (size_t)rows * K);
+            else
+                im2col(L, in, out->w, pt, pl, m0, rows, &a);
+            fs_nn_bf16_gemm(rows, N, K, (const uint16_t *)(void *)scratch, a.ld, L->wb, L->wsplit, c,
+                            (size_t)N, L->b, L->act);
+            continue;
+        }
+        const float *src = in[0].data + (size_t)m0 * K;
+        if (!direct) {
+            im2col(L, in, out->w, pt, pl, m0, rows, &a);
+            src = scratch;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, N, K, 1.0f, src, K, L->w, N,
                     0.0f, c, N);
         fs_nn_bias_act(c, (size_t)rows, N, L->b, L->act);
     }

@@ -46,6 +46,7 @@ void fs_net_free(fs_net *net)
         free(net->layers[i].name);
         free(net->layers[i].w);
         free(net->layers[i].b);
+        free(net->layers[i].wb);
     }
     free(net->layers);
     free(net->name);
@@ -246,6 +247,27 @@ int fs_net_fc(fs_net *net, const char *name, int input, int in, int out, const f
     if (fold(net, L, &d, (size_t)in, out) < 0)
         return -1;
     return net->n - 1;
+}
+
+int fs_net_prepare_bf16(fs_net *net, fs_error *err)
+{
+    if (fs_net_status(net, err) != FS_OK)
+        return net->err.code;
+    if (net->bf16_ready || !fs_nn_cpu_bf16())
+        return FS_OK;
+    for (int i = 1; i < net->n; i++) {
+        layer *L = &net->layers[i];
+        if (L->type != L_CONV || L->wb)
+            continue;
+        int K = L->kh * L->kw * L->cin;
+        L->wsplit = K <= FS_NN_BF16_SPLIT_MAX_K;
+        L->wb = fs_nn_alloc(fs_nn_bf16_packed_count(K, L->cout, L->wsplit) * sizeof *L->wb);
+        if (!L->wb)
+            return fs_fail(err, FS_ENOMEM, "%s: out of memory packing bf16 weights", net->name);
+        fs_nn_bf16_pack_b(L->w, K, L->cout, L->wsplit, L->wb);
+    }
+    net->bf16_ready = 1;
+    return FS_OK;
 }
 
 void fs_net_output(fs_net *net, int node)

@@ -27,6 +27,8 @@ typedef struct layer {
     fs_act act;
     fs_pool_kind pool;
     float *w, *b;    /* folded weights and bias (owned, 64-byte aligned) */
+    uint16_t *wb;    /* L_CONV: w as bf16, packed (fs_net_prepare_bf16) */
+    int wsplit;      /* wb holds w's bf16 part and its remainder */
     int is_output;
 } layer;
 
@@ -34,6 +36,7 @@ struct fs_net {
     char *name;
     layer *layers;
     int n, cap;
+    int bf16_ready;  /* fs_net_prepare_bf16 packed the conv weights */
     fs_error err;  /* first builder error */
 };
 
@@ -60,16 +63,51 @@ void fs_nn_act_inplace(float *x, size_t n, fs_act act);
 /* Applies per-channel bias and activation to rows x c values in place. */
 void fs_nn_bias_act(float *x, size_t rows, int c, const float *bias, fs_act act);
 
-/* Rows of the output a conv processes per sgemm call, so the im2col chunk
- * and the output chunk stay in L2; the scratch holds rows*K floats. */
-int fs_nn_conv_chunk_rows(const layer *L, int out_pixels);
+/* Rows of the output a conv processes per product, so the im2col chunk and
+ * the output chunk stay in L2. */
+int fs_nn_conv_chunk_rows(const layer *L, int out_pixels, int bf16);
 
-/* Kernels.  `in` are the input tensors, `out` has its shape set. */
-void fs_nn_conv(const layer *L, const fs_tensor *in, fs_tensor *out, float *scratch);
+/* Scratch floats a conv needs (im2col chunk; for bf16 also the converted
+ * input of a 1x1 conv); 0 for none. */
+size_t fs_nn_conv_scratch(const layer *L, int out_pixels, int bf16);
+
+/* Kernels.  `in` are the input tensors, `out` has its shape set.  A conv
+ * runs in bf16 when `bf16` is set (and L->wb exists). */
+void fs_nn_conv(const layer *L, const fs_tensor *in, fs_tensor *out, float *scratch, int bf16);
 void fs_nn_depthwise(const layer *L, const fs_tensor *in, fs_tensor *out);
 void fs_nn_pool(const layer *L, const fs_tensor *in, fs_tensor *out);
 void fs_nn_mean(const fs_tensor *in, fs_tensor *out);
 void fs_nn_add(const layer *L, const fs_tensor *in, fs_tensor *out);
 void fs_nn_fc(const layer *L, const fs_tensor *in, fs_tensor *out);
+
+/* ---- bfloat16 (gemm_bf16.c) ---- */
+
+/*
+ * Layers whose dot products are this short or shorter keep 16-bit weights
+ * (bf16 + bf16 remainder) in bf16 plans.  Why: rounding the weights is a
+ * fixed perturbation of the model, and short sums do not average it out.
+ * With every weight in plain bf16 the SSD's scores dropped by 0.009 on
+ * average (1 % of LFW photos lost their only face) and its boxes moved by
+ * 0.7 px; keeping the SSD's K <= 128 layers (its first 256x256..64x64
+ * pointwise convs, memory-bound anyway) at 16 bits removes the bias for
+ * ~15 % more time.  docs/benchmarks.md has the measurements.
+ */
+#define FS_NN_BF16_SPLIT_MAX_K 128
+
+/* float -> bf16 rounded to nearest even (NaN stays NaN), and back. */
+uint16_t fs_nn_bf16_round(float v);
+float fs_nn_bf16_float(uint16_t h);
+/* n floats to bf16 (AVX-512 BF16 only). */
+void fs_nn_bf16_convert(const float *src, uint16_t *dst, size_t n);
+/* Size in uint16 of B [K][N] packed for fs_nn_bf16_gemm, and the packing;
+ * `split` adds the remainders w - bf16(w) (16-bit weights, twice the work). */
+size_t fs_nn_bf16_packed_count(int K, int N, int split);
+void fs_nn_bf16_pack_b(const float *w, int K, int N, int split, uint16_t *dst);
+/* C[M][N] (row stride ldc) = act(A B + bias) with A [M][K] bf16 row-major,
+ * row stride lda (even, A 4-byte aligned, a row's element K, if K is odd,
+ * must be finite: it meets a zero weight), B packed; bias may be NULL.
+ * AVX-512 BF16 only: the caller checks fs_nn_cpu_bf16(). */
+void fs_nn_bf16_gemm(int M, int N, int K, const uint16_t *a, size_t lda, const uint16_t *bp,
+                     int split, float *c, size_t ldc, const float *bias, fs_act act);
 
 #endif

@@ -18,6 +18,7 @@ typedef struct node_plan {
 
 struct fs_plan {
     const fs_net *net;
+    int bf16;  /* convs with packed bf16 weights run the bf16 kernel */
     node_plan *nodes;
     size_t scratch_off;
     size_t total_floats;
@@ -36,26 +37,29 @@ int fs_nn_out_size(int in, int k, int stride, fs_pad pad, int *pad_before)
     return in >= k ? (in - k) / stride + 1 : 0;
 }
 
-int fs_nn_conv_chunk_rows(const layer *L, int out_pixels)
+int fs_nn_conv_chunk_rows(const layer *L, int out_pixels, int bf16)
 {
     int k = L->kh * L->kw * L->cin;
-    int big = k > L->cout ? k : L->cout;
-    int rows = (256 * 1024) / big; /* ~1 MiB of A or C per chunk */
-    if (rows < 256)
-        rows = 256;
-    rows = rows / 16 * 16;
+    int rows;
+    if (bf16 && L->wb) {
+        /* The bf16 kernel fuses bias and activation into its stores, so only
+         * the A chunk (re-read once per 32 output channels) must stay in L2:
+         * ~384 KiB of bf16, in whole 12-row micro-tiles. */
+        rows = (192 * 1024) / (k + 1);
+        rows = rows < 48 ? 48 : rows / 12 * 12;
+    } else {
+        int big = k > L->cout ? k : L->cout;
+        rows = (256 * 1024) / big; /* ~1 MiB of A or C per chunk */
+        if (rows < 256)
+            rows = 256;
+        rows = rows / 16 * 16;
+    }
     return rows < out_pixels ? rows : out_pixels;
-}
-
-static int needs_im2col(const layer *L)
-{
-    return L->type == L_CONV &&
-           !(L->kh == 1 && L->kw == 1 && L->stride == 1);
 }
 
 /* Shapes and flops of every node; FS_EUSAGE names a layer whose input is
  * too small. */
-static int infer(const fs_net *net, node_plan *np, int in_h, int in_w, size_t *scratch,
+static int infer(const fs_net *net, node_plan *np, int in_h, int in_w, int bf16, size_t *scratch,
                  fs_error *err)
 {
     *scratch = 0;
@@ -103,12 +107,9 @@ static int infer(const fs_net *net, node_plan *np, int in_h, int in_w, size_t *s
         switch (L->type) {
         case L_CONV:
             o->flops = 2.0 * m * L->cout * L->kh * L->kw * L->cin;
-            if (needs_im2col(L)) {
-                size_t s = (size_t)fs_nn_conv_chunk_rows(L, o->h * o->w) *
-                           (size_t)(L->kh * L->kw * L->cin);
-                if (s > *scratch)
-                    *scratch = s;
-            }
+            size_t s = fs_nn_conv_scratch(L, o->h * o->w, bf16);
+            if (s > *scratch)
+                *scratch = s;
             break;
         case L_DW: o->flops = 2.0 * m * L->cout * L->kh * L->kw; break;
         case L_POOL: o->flops = m * L->cout * L->kh * L->kw; break;
@@ -161,8 +162,9 @@ int fs_plan_create(const fs_net *net, int in_h, int in_w, int flags, fs_plan **o
         return fs_fail(err, FS_ENOMEM, "%s: out of memory planning", net->name);
     }
     p->net = net;
+    p->bf16 = (flags & FS_PLAN_BF16) && net->bf16_ready && fs_nn_cpu_bf16();
     size_t scratch;
-    int st = infer(net, p->nodes, in_h, in_w, &scratch, err);
+    int st = infer(net, p->nodes, in_h, in_w, p->bf16, &scratch, err);
     if (st != FS_OK) {
         free(until);
         free(live);
@@ -223,6 +225,11 @@ fs_tensor fs_plan_tensor(const fs_plan *plan, void *ws, int node)
 
 double fs_plan_flops(const fs_plan *plan) { return plan->flops; }
 
+fs_precision fs_plan_precision(const fs_plan *plan)
+{
+    return plan->bf16 ? FS_PREC_BF16 : FS_PREC_FP32;
+}
+
 double fs_plan_node_flops(const fs_plan *plan, int node)
 {
     return node >= 0 && node < plan->net->n ? plan->nodes[node].flops : 0.0;
@@ -242,7 +249,7 @@ void fs_plan_run(const fs_plan *plan, void *ws, double *node_seconds)
         fs_tensor out = fs_plan_tensor(plan, ws, i);
         double t0 = node_seconds ? fs_now() : 0;
         switch (L->type) {
-        case L_CONV: fs_nn_conv(L, in, &out, scratch); break;
+        case L_CONV: fs_nn_conv(L, in, &out, scratch, plan->bf16); break;
         case L_DW: fs_nn_depthwise(L, in, &out); break;
         case L_POOL: fs_nn_pool(L, in, &out); break;
         case L_ADD: fs_nn_add(L, in, &out); break;
