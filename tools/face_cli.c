@@ -17,7 +17,8 @@ void face_cli_help_options(FILE *f)
             "  --input-size N       detector input side; ssd: 512 only; tiny: multiple of 32\n"
             "                       (detect.input_size; 0 = default)\n"
             "  --no-orientation     ignore EXIF orientation (decode.apply_orientation)\n"
-            "  --threads N          BLAS threads per photo (run.threads; 0 = all cores)\n");
+            "  --threads N          BLAS threads per photo (run.threads; 0 = all cores)\n"
+            "  --precision P        fp32, bf16 or auto: conv arithmetic (nn.precision, auto)\n");
 }
 
 int face_cli_option(fs_config *cfg, int c, const char *arg)
@@ -31,6 +32,7 @@ int face_cli_option(fs_config *cfg, int c, const char *arg)
     case 'I': return cli_config_set(cfg, "detect.input_size", arg, "--input-size");
     case 'O': return cli_config_set(cfg, "decode.apply_orientation", "false", "--no-orientation");
     case 'T': return cli_config_set(cfg, "run.threads", arg, "--threads");
+    case 'P': return cli_config_set(cfg, "nn.precision", arg, "--precision");
     default: return -1;
     }
 }
@@ -84,6 +86,8 @@ int face_cli_start(face_cli *fc, const fs_config *cfg)
     o.min_score = (float)fs_config_real(cfg, "detect.min_score");
     o.max_faces = (int)fs_config_int(cfg, "detect.max_faces");
     o.input_size = (int)fs_config_int(cfg, "detect.input_size");
+    if (fs_precision_parse(fs_config_str(cfg, "nn.precision"), &o.precision, &e) != FS_OK)
+        return cli_fail(&e);
     /* One photo at a time: BLAS may use the cores (run.threads; 0 leaves
      * OpenBLAS's default, all of them). */
     if (fs_config_int(cfg, "run.threads") > 0)

@@ -21,7 +21,8 @@
     {"max-faces", required_argument, 0, 'M'},                  \
     {"input-size", required_argument, 0, 'I'},                 \
     {"no-orientation", no_argument, 0, 'O'},                   \
-    {"threads", required_argument, 0, 'T'}
+    {"threads", required_argument, 0, 'T'},                    \
+    {"precision", required_argument, 0, 'P'}
 
 /* Help lines for FACE_CLI_LONG_OPTIONS. */
 void face_cli_help_options(FILE *f);
