@@ -23,6 +23,10 @@ section() {  # section NAME COMMAND...
 
 have_shared() { [ -d "$SHARED/data/lfw_am" ]; }
 
+# What a recorded figure needs beside it (docs/benchmarks.md).
+echo "bench: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+changes'), $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+echo "bench: $(uptime | sed 's/.*load/load/')"
+
 # Sections are added by the modules that own them (engine, ingest, index).
 [ -x "$BUILD/bench/bench_engine" ] &&
     section engine "$BUILD/bench/bench_engine" --models "$MODELS"
