@@ -127,19 +127,26 @@ static size_t bf16_ld(const layer *L)
     return ((size_t)L->kh * L->kw * L->cin + 1) / 2 * 2;
 }
 
-size_t fs_nn_conv_scratch(const layer *L, int out_pixels, int bf16)
+/* Floats of the conv's own scratch (before a fused depthwise chunk). */
+static size_t own_scratch(const layer *L, size_t rows, int bf16)
 {
-    if (L->type != L_CONV)
-        return 0;
-    size_t rows = (size_t)fs_nn_conv_chunk_rows(L, out_pixels, bf16);
     if (bf16 && L->wb)
-        return (rows * bf16_ld(L) + 1) / 2; /* in floats */
+        return (rows * bf16_ld(L) + 1) / 2;
     if (L->kh == 1 && L->kw == 1 && L->stride == 1)
         return 0;
     return rows * (size_t)(L->kh * L->kw * L->cin);
 }
 
-void fs_nn_conv(const layer *L, const fs_tensor *in, fs_tensor *out, float *scratch, int bf16)
+size_t fs_nn_conv_scratch(const layer *L, int out_pixels, int bf16, int fused)
+{
+    if (L->type != L_CONV)
+        return 0;
+    size_t rows = (size_t)fs_nn_conv_chunk_rows(L, out_pixels, bf16, fused);
+    return own_scratch(L, rows, bf16) + (fused ? rows * (size_t)L->cin : 0);
+}
+
+void fs_nn_conv(const layer *L, const layer *dw, const fs_tensor *in, fs_tensor *out,
+                float *scratch, int bf16)
 {
     const int M = out->h * out->w, N = L->cout, K = L->kh * L->kw * L->cin;
     const int direct = L->kh == 1 && L->kw == 1 && L->stride == 1;
@@ -147,22 +154,32 @@ void fs_nn_conv(const layer *L, const fs_tensor *in, fs_tensor *out, float *scra
     int pt, pl;
     fs_nn_out_size(in->h, L->kh, L->stride, L->pad, &pt);
     fs_nn_out_size(in->w, L->kw, L->stride, L->pad, &pl);
-    const int chunk = fs_nn_conv_chunk_rows(L, M, bf16);
+    const int chunk = fs_nn_conv_chunk_rows(L, M, bf16, dw != NULL);
     const arows a = {scratch, bf16 ? bf16_ld(L) : (size_t)K, bf16};
+    /* a fused depthwise conv's chunk follows the conv's own scratch */
+    float *dwbuf = scratch + own_scratch(L, (size_t)chunk, bf16);
     for (int m0 = 0; m0 < M; m0 += chunk) {
         int rows = M - m0 < chunk ? M - m0 : chunk;
         float *c = out->data + (size_t)m0 * N;
+        const float *src = in[0].data + (size_t)m0 * K;
+        if (dw) {
+            fs_nn_depthwise_range(dw, in, out->w, (size_t)m0, (size_t)rows, dwbuf);
+            src = dwbuf;
+        }
         if (bf16) {
             if (direct && a.ld == (size_t)K)
-                fs_nn_bf16_convert(in[0].data + (size_t)m0 * K, (uint16_t *)(void *)scratch,
-                                   (size_t)rows * K);
+                fs_nn_bf16_convert(src, (uint16_t *)(void *)scratch, (size_t)rows * K);
+            else if (direct) /* odd K: pad each row */
+                for (int r = 0; r < rows; r++) {
+                    put(&a, (size_t)r * a.ld, src + (size_t)r * K, (size_t)K);
+                    zero(&a, (size_t)r * a.ld + K, a.ld - K);
+                }
             else
                 im2col(L, in, out->w, pt, pl, m0, rows, &a);
-            fs_nn_bf16_gemm(rows, N, K, (const uint16_t *)(void *)scratch, a.ld, L->wb, L->wsplit, c,
-                            (size_t)N, L->b, L->act);
+            fs_nn_bf16_gemm(rows, N, K, (const uint16_t *)(void *)scratch, a.ld, L->wb, L->wsplit,
+                            c, (size_t)N, L->b, L->act);
             continue;
         }
-        const float *src = in[0].data + (size_t)m0 * K;
         if (!direct) {
             im2col(L, in, out->w, pt, pl, m0, rows, &a);
             src = scratch;

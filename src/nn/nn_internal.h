@@ -64,17 +64,25 @@ void fs_nn_act_inplace(float *x, size_t n, fs_act act);
 void fs_nn_bias_act(float *x, size_t rows, int c, const float *bias, fs_act act);
 
 /* Rows of the output a conv processes per product, so the im2col chunk and
- * the output chunk stay in L2. */
-int fs_nn_conv_chunk_rows(const layer *L, int out_pixels, int bf16);
+ * the output chunk stay in L2; `fused`: a depthwise conv is computed in
+ * front of it (fs_nn_conv's dw). */
+int fs_nn_conv_chunk_rows(const layer *L, int out_pixels, int bf16, int fused);
 
-/* Scratch floats a conv needs (im2col chunk; for bf16 also the converted
- * input of a 1x1 conv); 0 for none. */
-size_t fs_nn_conv_scratch(const layer *L, int out_pixels, int bf16);
+/* Scratch floats a conv needs: the im2col chunk, for bf16 also the
+ * converted input of a 1x1 conv, and a fused depthwise conv's chunk. */
+size_t fs_nn_conv_scratch(const layer *L, int out_pixels, int bf16, int fused);
 
 /* Kernels.  `in` are the input tensors, `out` has its shape set.  A conv
- * runs in bf16 when `bf16` is set (and L->wb exists). */
-void fs_nn_conv(const layer *L, const fs_tensor *in, fs_tensor *out, float *scratch, int bf16);
+ * runs in bf16 when `bf16` is set (and L->wb exists).  With `dw` (a
+ * depthwise conv fused in front of a 1x1 stride-1 conv), `in` is the
+ * depthwise conv's input and the conv computes it chunk by chunk. */
+void fs_nn_conv(const layer *L, const layer *dw, const fs_tensor *in, fs_tensor *out,
+                float *scratch, int bf16);
 void fs_nn_depthwise(const layer *L, const fs_tensor *in, fs_tensor *out);
+/* Output pixels [m0, m0+count) (row-major, out_w per row) of a depthwise
+ * conv into dst (count * C floats). */
+void fs_nn_depthwise_range(const layer *L, const fs_tensor *in, int out_w, size_t m0,
+                           size_t count, float *dst);
 void fs_nn_pool(const layer *L, const fs_tensor *in, fs_tensor *out);
 void fs_nn_mean(const fs_tensor *in, fs_tensor *out);
 void fs_nn_add(const layer *L, const fs_tensor *in, fs_tensor *out);

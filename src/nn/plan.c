@@ -4,6 +4,7 @@
  * Buffers are assigned greedily in execution order: a node's buffer is freed
  * once its last reader has run, and the next node takes the lowest offset
  * that fits between the live ones.  The im2col scratch follows the buffers.
+ * A depthwise conv feeding a 1x1 conv is fused into it (mark_fused).
  */
 #include "nn_internal.h"
 
@@ -14,6 +15,8 @@ typedef struct node_plan {
     int h, w, c;
     size_t off, size;  /* in floats */
     double flops;
+    int fused;         /* a depthwise conv computed chunk by chunk inside the
+                          1x1 conv that follows it: no buffer of its own */
 } node_plan;
 
 struct fs_plan {
@@ -37,16 +40,21 @@ int fs_nn_out_size(int in, int k, int stride, fs_pad pad, int *pad_before)
     return in >= k ? (in - k) / stride + 1 : 0;
 }
 
-int fs_nn_conv_chunk_rows(const layer *L, int out_pixels, int bf16)
+int fs_nn_conv_chunk_rows(const layer *L, int out_pixels, int bf16, int fused)
 {
     int k = L->kh * L->kw * L->cin;
     int rows;
-    if (bf16 && L->wb) {
+    if (fused && bf16 && L->wb) {
+        /* The fused depthwise chunk (float) and its bf16 copy: ~384 KiB
+         * together, to stay in L2.  (The float32 path keeps the chunks of an
+         * unfused conv: sgemm's sums depend on how M is split, and the fp32
+         * results stay bit for bit what they were.) */
+        rows = (64 * 1024) / (L->cin + 1);
+    } else if (bf16 && L->wb) {
         /* The bf16 kernel fuses bias and activation into its stores, so only
          * the A chunk (re-read once per 32 output channels) must stay in L2:
-         * ~384 KiB of bf16, in whole 12-row micro-tiles. */
+         * ~384 KiB of bf16. */
         rows = (192 * 1024) / (k + 1);
-        rows = rows < 48 ? 48 : rows / 12 * 12;
     } else {
         int big = k > L->cout ? k : L->cout;
         rows = (256 * 1024) / big; /* ~1 MiB of A or C per chunk */
@@ -54,6 +62,8 @@ int fs_nn_conv_chunk_rows(const layer *L, int out_pixels, int bf16)
             rows = 256;
         rows = rows / 16 * 16;
     }
+    if (bf16 && L->wb) /* whole 12-row micro-tiles */
+        rows = rows < 48 ? 48 : rows / 12 * 12;
     return rows < out_pixels ? rows : out_pixels;
 }
 
@@ -107,7 +117,7 @@ static int infer(const fs_net *net, node_plan *np, int in_h, int in_w, int bf16,
         switch (L->type) {
         case L_CONV:
             o->flops = 2.0 * m * L->cout * L->kh * L->kw * L->cin;
-            size_t s = fs_nn_conv_scratch(L, o->h * o->w, bf16);
+            size_t s = fs_nn_conv_scratch(L, o->h * o->w, bf16, np[i - 1].fused);
             if (s > *scratch)
                 *scratch = s;
             break;
@@ -142,6 +152,23 @@ static size_t place(const block *live, int n_live, size_t size)
     return best;
 }
 
+/* Marks depthwise convs whose only reader is the 1x1 stride-1 conv right
+ * after them (a separable conv): that conv computes them a chunk of rows at
+ * a time, so their output never makes the round trip through memory.  The
+ * arithmetic is unchanged.  readers is scratch for net->n counts. */
+static void mark_fused(const fs_net *net, node_plan *np, int *readers)
+{
+    memset(readers, 0, (size_t)net->n * sizeof *readers);
+    for (int i = 1; i < net->n; i++)
+        for (int k = 0; k < net->layers[i].n_in; k++)
+            readers[net->layers[i].in[k]]++;
+    for (int i = 1; i + 1 < net->n; i++) {
+        const layer *d = &net->layers[i], *c = &net->layers[i + 1];
+        np[i].fused = d->type == L_DW && !d->is_output && readers[i] == 1 && c->type == L_CONV &&
+                      c->n_in == 1 && c->in[0] == i && c->kh == 1 && c->kw == 1 && c->stride == 1;
+    }
+}
+
 int fs_plan_create(const fs_net *net, int in_h, int in_w, int flags, fs_plan **out,
                    fs_error *err)
 {
@@ -163,6 +190,8 @@ int fs_plan_create(const fs_net *net, int in_h, int in_w, int flags, fs_plan **o
     }
     p->net = net;
     p->bf16 = (flags & FS_PLAN_BF16) && net->bf16_ready && fs_nn_cpu_bf16();
+    if (!(flags & FS_PLAN_KEEP_ALL))
+        mark_fused(net, p->nodes, until);
     size_t scratch;
     int st = infer(net, p->nodes, in_h, in_w, p->bf16, &scratch, err);
     if (st != FS_OK) {
@@ -174,9 +203,12 @@ int fs_plan_create(const fs_net *net, int in_h, int in_w, int flags, fs_plan **o
     for (int i = 0; i < net->n; i++) {
         const layer *L = &net->layers[i];
         until[i] = (flags & FS_PLAN_KEEP_ALL) || L->is_output ? net->n : i;
-        for (int k = 0; k < L->n_in; k++)
-            if (until[L->in[k]] < i)
-                until[L->in[k]] = i;
+        for (int k = 0; k < L->n_in; k++) {
+            /* a conv with a fused depthwise conv reads that one's input */
+            int src = p->nodes[L->in[k]].fused ? net->layers[L->in[k]].in[0] : L->in[k];
+            if (until[src] < i)
+                until[src] = i;
+        }
         p->flops += p->nodes[i].flops;
     }
     int n_live = 0;
@@ -188,7 +220,7 @@ int fs_plan_create(const fs_net *net, int in_h, int in_w, int flags, fs_plan **o
                 live[kept++] = live[j];
         n_live = kept;
         node_plan *np = &p->nodes[i];
-        np->size = ((size_t)np->h * np->w * np->c + 15) / 16 * 16;
+        np->size = np->fused ? 0 : ((size_t)np->h * np->w * np->c + 15) / 16 * 16;
         np->off = place(live, n_live, np->size);
         live[n_live++] = (block){np->off, np->size, until[i]};
         if (np->off + np->size > end)
@@ -243,13 +275,19 @@ void fs_plan_run(const fs_plan *plan, void *ws, double *node_seconds)
         node_seconds[0] = 0;
     for (int i = 1; i < net->n; i++) {
         const layer *L = &net->layers[i];
+        if (plan->nodes[i].fused) { /* runs inside node i + 1 */
+            if (node_seconds)
+                node_seconds[i] = 0;
+            continue;
+        }
+        const layer *dw = plan->nodes[i - 1].fused ? &net->layers[i - 1] : NULL;
         fs_tensor in[FS_NN_MAX_INPUTS];
         for (int k = 0; k < L->n_in; k++)
-            in[k] = fs_plan_tensor(plan, ws, L->in[k]);
+            in[k] = fs_plan_tensor(plan, ws, dw ? dw->in[0] : L->in[k]);
         fs_tensor out = fs_plan_tensor(plan, ws, i);
         double t0 = node_seconds ? fs_now() : 0;
         switch (L->type) {
-        case L_CONV: fs_nn_conv(L, in, &out, scratch, plan->bf16); break;
+        case L_CONV: fs_nn_conv(L, dw, in, &out, scratch, plan->bf16); break;
         case L_DW: fs_nn_depthwise(L, in, &out); break;
         case L_POOL: fs_nn_pool(L, in, &out); break;
         case L_ADD: fs_nn_add(L, in, &out); break;
