@@ -316,3 +316,59 @@ TEST(net_builder_errors_are_sticky_and_named)
     CHECK(strstr(e.msg, "too small for layer 'valid7'") != NULL);
     fs_net_free(net);
 }
+
+/* A separable block (depthwise, then 1x1) is fused by a compact plan: its
+ * output must equal, bit for bit, the unfused run of a FS_PLAN_KEEP_ALL plan
+ * — in both precisions, over several chunks, a stride-2 depthwise conv and
+ * a channel count that is not a multiple of 16. */
+static void fused_case(fs_precision prec)
+{
+    enum { C = 20, N = 24 };
+    float dw[9 * C], pw[C * N], dw2[9 * N], pw2[N * 8], b[N];
+    nn_fill(dw, 9 * C, 21);
+    nn_fill(pw, C * N, 22);
+    nn_fill(dw2, 9 * N, 23);
+    nn_fill(pw2, N * 8, 24);
+    nn_fill(b, N, 25);
+    fs_net *net = fs_net_create("separable", C);
+    int x = fs_net_depthwise(net, "dw1", 0,
+                             &(fs_conv_desc){3, 3, C, C, 1, FS_PAD_SAME, FS_ACT_RELU6, dw, b, 0, 0});
+    x = fs_net_conv(net, "pw1", x, &(fs_conv_desc){1, 1, C, N, 1, FS_PAD_SAME, FS_ACT_RELU, pw, b, 0, 0});
+    x = fs_net_depthwise(net, "dw2", x,
+                         &(fs_conv_desc){3, 3, N, N, 2, FS_PAD_SAME, FS_ACT_NONE, dw2, 0, 0, 0});
+    x = fs_net_conv(net, "pw2", x, &(fs_conv_desc){1, 1, N, 8, 1, FS_PAD_SAME, FS_ACT_NONE, pw2, b, 0, 0});
+    fs_net_output(net, x);
+    fs_error e = {0};
+    int fl = prec == FS_PREC_BF16 ? FS_PLAN_BF16 : 0;
+    if (fl)
+        CHECK_OK(fs_net_prepare_bf16(net, &e), &e);
+    fs_plan *pa = NULL, *pb = NULL;
+    CHECK_OK(fs_plan_create(net, 131, 121, fl, &pa, &e), &e);
+    CHECK_OK(fs_plan_create(net, 131, 121, fl | FS_PLAN_KEEP_ALL, &pb, &e), &e);
+    REQUIRE(pa && pb);
+    CHECK_INT(fs_plan_precision(pa), prec);
+    void *wa = fs_nn_alloc(fs_plan_workspace(pa)), *wb = fs_nn_alloc(fs_plan_workspace(pb));
+    REQUIRE(wa && wb);
+    nn_fill(fs_plan_input(pa, wa), 131 * 121 * C, 26);
+    nn_fill(fs_plan_input(pb, wb), 131 * 121 * C, 26);
+    fs_plan_run(pa, wa, NULL);
+    fs_plan_run(pb, wb, NULL);
+    fs_tensor ta = fs_plan_tensor(pa, wa, x), tb = fs_plan_tensor(pb, wb, x);
+    CHECK(ta.h == 66 && ta.w == 61 && ta.c == 8);
+    CHECK_MSG(memcmp(ta.data, tb.data, fs_tensor_count(ta) * sizeof(float)) == 0,
+              "%s: fused separable convs differ from the unfused run", fs_precision_name(prec));
+    /* the fused depthwise outputs need no buffer */
+    CHECK(fs_plan_workspace(pa) < fs_plan_workspace(pb));
+    free(wa);
+    free(wb);
+    fs_plan_free(pa);
+    fs_plan_free(pb);
+    fs_net_free(net);
+}
+
+TEST(fused_separable_conv_equals_unfused)
+{
+    fused_case(FS_PREC_FP32);
+    if (fs_nn_cpu_bf16())
+        fused_case(FS_PREC_BF16);
+}
