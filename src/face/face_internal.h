@@ -73,6 +73,17 @@ void fs_ssd_decode(const float *anchors, const float *enc, const float *logits, 
 int fs_ssd_nms(const float *boxes, const float *scores, int n, float min_score, float iou,
                int max_out, uint64_t *order, int *picked);
 
+/* ---- SSD anchors for any input size (anchors.c) ---- */
+
+/* Number of anchors for feature maps of these sizes (3 per cell on map 0,
+ * 6 on the others). */
+int fs_ssd_anchor_count(const int grid_h[FS_SSD_HEADS], const int grid_w[FS_SSD_HEADS]);
+/* Writes the anchors (ymin, xmin, ymax, xmax, relative to the input square)
+ * for an input of side `input` whose feature maps have these sizes, in the
+ * heads' order; returns their count.  At 512 they equal Output/extra_dim. */
+int fs_ssd_anchors(int input, const int grid_h[FS_SSD_HEADS], const int grid_w[FS_SSD_HEADS],
+                   float *out);
+
 /* ---- tiny detector post-processing (tiny_post.c) ---- */
 
 typedef struct fs_tiny_box {
