@@ -85,11 +85,12 @@ TEST(cli_detect_and_embed_json_match_golden)
     fs_json *g = golden_load("sample4.json");
     REQUIRE(g);
     const fs_json *gf = fs_json_get(g, "faces");
-    snprintf(args, sizeof args, "detect --json %s '%s'", models_flag(), sample(4));
+    /* --reference: the product defaults align and detect differently */
+    snprintf(args, sizeof args, "detect --json --reference %s '%s'", models_flag(), sample(4));
     CHECK_INT(run(args, &out, &err), 0);
     fs_json *d = parse_line(out);
     free(out);
-    snprintf(args, sizeof args, "embed --json %s '%s'", models_flag(), sample(4));
+    snprintf(args, sizeof args, "embed --json --reference %s '%s'", models_flag(), sample(4));
     CHECK_INT(run(args, &out, &err), 0);
     fs_json *em = parse_line(out);
     free(out);
@@ -169,8 +170,8 @@ TEST(cli_verify_same_and_different)
     fs_json_free(j);
     free(out);
     /* the best faces of sample1 and sample3 are different people (0.78) */
-    snprintf(args, sizeof args, "verify %s --threshold 0.5 '%s' '%s'", models_flag(), sample(1),
-             sample(3));
+    snprintf(args, sizeof args, "verify --reference %s --threshold 0.5 '%s' '%s'", models_flag(),
+             sample(1), sample(3));
     CHECK_INT(run(args, &out, &err), 0);
     CHECK(out && strncmp(out, "different: distance 0.78", 24) == 0);
     CHECK(out && strstr(out, "threshold 0.5") != NULL);

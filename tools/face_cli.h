@@ -12,6 +12,12 @@
 #include "cli.h"
 #include "facesearch/face.h"
 
+/* Codes of the long-only face options (above any character). */
+enum {
+    FACE_OPT_FIT = 1000, FACE_OPT_NO_FIT, FACE_OPT_TILE, FACE_OPT_FALLBACK,
+    FACE_OPT_NO_FALLBACK, FACE_OPT_ALIGN, FACE_OPT_FLIP, FACE_OPT_NO_FLIP, FACE_OPT_REFERENCE
+};
+
 /* Long options every face command accepts; splice into its option table. */
 #define FACE_CLI_LONG_OPTIONS                                  \
     {"config", required_argument, 0, 'C'},                     \
@@ -21,7 +27,16 @@
     {"max-faces", required_argument, 0, 'M'},                  \
     {"input-size", required_argument, 0, 'I'},                 \
     {"no-orientation", no_argument, 0, 'O'},                   \
-    {"threads", required_argument, 0, 'T'}
+    {"threads", required_argument, 0, 'T'},                    \
+    {"fit", no_argument, 0, FACE_OPT_FIT},                     \
+    {"no-fit", no_argument, 0, FACE_OPT_NO_FIT},               \
+    {"tile", required_argument, 0, FACE_OPT_TILE},             \
+    {"fallback", no_argument, 0, FACE_OPT_FALLBACK},           \
+    {"no-fallback", no_argument, 0, FACE_OPT_NO_FALLBACK},     \
+    {"align", required_argument, 0, FACE_OPT_ALIGN},           \
+    {"flip", no_argument, 0, FACE_OPT_FLIP},                   \
+    {"no-flip", no_argument, 0, FACE_OPT_NO_FLIP},             \
+    {"reference", no_argument, 0, FACE_OPT_REFERENCE}
 
 /* Help lines for FACE_CLI_LONG_OPTIONS. */
 void face_cli_help_options(FILE *f);
@@ -51,6 +66,10 @@ typedef struct face_cli {
     fs_face *faces;  /* max_faces entries */
     int cap;
 } face_cli;
+
+/* Engine options and decoding options from cfg.  Returns 0, or an exit code
+ * after printing the error. */
+int face_cli_options(const fs_config *cfg, fs_engine_opts *o, fs_decode_opts *d);
 
 /* Creates the engine (models from paths.models) and one worker from cfg.
  * Returns 0, or an exit code after printing the error. */

@@ -43,20 +43,23 @@ static int check_opts(fs_engine_opts *o, fs_error *err)
     if (o->max_faces < 1 || o->max_faces > FS_MAX_FACES)
         return fs_fail(err, FS_EUSAGE, "max faces %d is outside 1..%d", o->max_faces,
                        FS_MAX_FACES);
-    if (o->detector == FS_DETECTOR_SSD) {
-        if (o->input_size == 0)
-            o->input_size = FS_SSD_INPUT;
-        if (o->input_size != FS_SSD_INPUT)
-            return fs_fail(err, FS_EUSAGE, "the SSD detector runs at 512 px only (got %d)",
-                           o->input_size);
-    } else {
-        if (o->input_size == 0)
-            o->input_size = 416;
-        if (o->input_size < 64 || o->input_size > 1024 || o->input_size % 32)
-            return fs_fail(err, FS_EUSAGE,
-                           "tiny detector input size %d is not a multiple of 32 in 64..1024",
-                           o->input_size);
-    }
+    if (o->input_size == 0)
+        o->input_size = o->detector == FS_DETECTOR_SSD ? FS_SSD_INPUT : 416;
+    int lo = o->detector == FS_DETECTOR_SSD ? 128 : 64;
+    if (o->input_size < lo || o->input_size > 1024 || o->input_size % 32)
+        return fs_fail(err, FS_EUSAGE,
+                       "%s detector input size %d is not a multiple of 32 in %d..1024 "
+                       "(the reference: %d)",
+                       fs_detector_name(o->detector), o->input_size, lo,
+                       o->detector == FS_DETECTOR_SSD ? FS_SSD_INPUT : 416);
+    if (o->tile_size != 0 && (o->tile_size < 64 || o->tile_size > FS_IMAGE_MAX_SIDE))
+        return fs_fail(err, FS_EUSAGE, "tile size %d is outside 64..%d (0 = no tiles)",
+                       o->tile_size, FS_IMAGE_MAX_SIDE);
+    if (o->align != FS_ALIGN_REF && o->align != FS_ALIGN_CHIP)
+        return fs_fail(err, FS_EUSAGE, "unknown alignment kind %d", (int)o->align);
+    o->fit_input = o->fit_input != 0;
+    o->fallback = o->fallback != 0;
+    o->flip = o->flip != 0;
     return FS_OK;
 }
 
@@ -100,6 +103,62 @@ static int plan(fs_engine *e, const fs_net *net, int size, fs_plan **p, fs_error
     return st;
 }
 
+/* Plans the detector for one input side, with its anchors. */
+static int plan_detector(fs_engine *e, int size, fs_error *err)
+{
+    fs_det_plan *d = &e->det[e->n_det++];
+    d->size = size;
+    const fs_net *net = e->ssd ? e->ssd->net : e->tiny.net;
+    int st = plan(e, net, size, &d->plan, err);
+    if (st != FS_OK)
+        return st;
+    if (e->ssd) {
+        int gh[FS_SSD_HEADS], gw[FS_SSD_HEADS];
+        for (int k = 0; k < FS_SSD_HEADS; k++) {
+            fs_tensor t = fs_plan_tensor(d->plan, NULL, e->ssd->box[k]);
+            gh[k] = t.h;
+            gw[k] = t.w;
+        }
+        d->n_anchors = fs_ssd_anchor_count(gh, gw);
+        if (size == FS_SSD_INPUT) {
+            d->anchors = e->ssd->anchors; /* the model's own table */
+        } else {
+            if (!(d->own_anchors = malloc((size_t)d->n_anchors * 4 * sizeof(float))))
+                return fs_fail(err, FS_ENOMEM, "out of memory for the SSD anchors");
+            fs_ssd_anchors(size, gh, gw, d->own_anchors);
+            d->anchors = d->own_anchors;
+        }
+    } else {
+        fs_tensor t = fs_plan_tensor(d->plan, NULL, e->tiny.out);
+        d->n_anchors = t.h * t.w * FS_TINY_ANCHORS;
+    }
+    if (d->n_anchors > e->max_anchors)
+        e->max_anchors = d->n_anchors;
+    return FS_OK;
+}
+
+/* det[0] at the main size; with fit_input the multiples of 32 below it. */
+static int plan_detectors(fs_engine *e, fs_error *err)
+{
+    int st = plan_detector(e, e->opts.input_size, err);
+    if (st == FS_OK)
+        e->det_plan = e->det[0].plan;
+    for (int s = FS_FIT_MIN; st == FS_OK && e->opts.fit_input && s < e->opts.input_size; s += 32)
+        st = plan_detector(e, s, err);
+    return st;
+}
+
+const fs_det_plan *fs_engine_det_plan(const fs_engine *e, int side)
+{
+    if (!e->opts.fit_input || side >= e->det[0].size)
+        return &e->det[0];
+    int want = side <= FS_FIT_MIN ? FS_FIT_MIN : (side + 31) / 32 * 32;
+    for (int i = 1; i < e->n_det; i++)
+        if (e->det[i].size == want)
+            return &e->det[i];
+    return &e->det[0]; /* not reached: every multiple of 32 below det[0] is planned */
+}
+
 int fs_engine_create(const char *models_dir, const fs_engine_opts *opts, fs_engine **out,
                      fs_error *err)
 {
@@ -119,15 +178,13 @@ int fs_engine_create(const char *models_dir, const fs_engine_opts *opts, fs_engi
             st = fs_fail(err, FS_ENOMEM, "out of memory creating the face engine");
         if (st == FS_OK)
             st = load(e, models_dir, "ssd_mobilenetv1_model", build_ssd, e->ssd, err);
-        if (st == FS_OK)
-            st = plan(e, e->ssd->net, e->opts.input_size, &e->det_plan, err);
     } else {
         det_model = "tiny_face_detector";
         if (st == FS_OK)
             st = load(e, models_dir, "tiny_face_detector_model", build_tiny, &e->tiny, err);
-        if (st == FS_OK)
-            st = plan(e, e->tiny.net, e->opts.input_size, &e->det_plan, err);
     }
+    if (st == FS_OK)
+        st = plan_detectors(e, err);
     if (st == FS_OK)
         st = load(e, models_dir, "face_landmark_68_model", build_lm, &e->lm, err);
     if (st == FS_OK)
@@ -142,6 +199,8 @@ int fs_engine_create(const char *models_dir, const fs_engine_opts *opts, fs_engi
     }
     snprintf(e->model_id, sizeof e->model_id, "face-api/%s+face_landmark_68+face_recognition",
              det_model);
+    snprintf(e->desc_mode, sizeof e->desc_mode, "%s%s",
+             e->opts.align == FS_ALIGN_CHIP ? "chip" : "ref", e->opts.flip ? "+flip" : "");
     *out = e;
     return FS_OK;
 }
@@ -150,7 +209,10 @@ void fs_engine_destroy(fs_engine *e)
 {
     if (!e)
         return;
-    fs_plan_free(e->det_plan);
+    for (int i = 0; i < e->n_det; i++) {
+        fs_plan_free(e->det[i].plan);
+        free(e->det[i].own_anchors);
+    }
     fs_plan_free(e->lm_plan);
     fs_plan_free(e->rec_plan);
     if (e->ssd)
@@ -165,6 +227,8 @@ void fs_engine_destroy(fs_engine *e)
 const fs_engine_opts *fs_engine_options(const fs_engine *e) { return &e->opts; }
 
 const char *fs_engine_model_id(const fs_engine *e) { return e->model_id; }
+
+const char *fs_engine_descriptor_mode(const fs_engine *e) { return e->desc_mode; }
 
 int fs_engine_weight_files(const fs_engine *e, int i, const char **file, const char **sha256)
 {
