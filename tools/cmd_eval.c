@@ -4,11 +4,15 @@
  *   lfw     LFW face verification (10-fold accuracy, TAR at FAR = 1e-3)
  *   detect  detection recall of a detector set-up against the reference SSD
  */
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "face_batch.h"
@@ -361,7 +365,322 @@ static int eval_lfw(int argc, char **argv)
 
 /* --------------------------------------------------------------- detect */
 
+typedef struct box {
+    double x, y, w, h;
+} box;
+
+typedef struct det_set {
+    box *boxes;         /* grow-only, all photos */
+    size_t n, cap;
+    size_t *first;      /* [n_photos + 1] after assembling; per photo: count */
+    int *count;
+    int *bad;           /* unreadable */
+    box **per;          /* per photo, malloc'ed */
+} det_set;
+
+static void det_done(void *ctx, size_t i, const fs_image *img, const fs_face *faces, int n,
+                     const fs_error *err)
+{
+    det_set *d = ctx;
+    if (!img) {
+        d->bad[i] = 1;
+#pragma omp critical(eval_report)
+        cli_error("%s", err->msg);
+        return;
+    }
+    d->count[i] = n;
+    d->per[i] = n ? malloc((size_t)n * sizeof **d->per) : NULL;
+    if (n && !d->per[i]) {
+        d->bad[i] = 1;
+        return;
+    }
+    for (int k = 0; k < n; k++)
+        d->per[i][k] = (box){faces[k].x, faces[k].y, faces[k].w, faces[k].h};
+}
+
+static double box_iou(const box *a, const box *b)
+{
+    double iw = fmin(a->x + a->w, b->x + b->w) - fmax(a->x, b->x);
+    double ih = fmin(a->y + a->h, b->y + b->h) - fmax(a->y, b->y);
+    if (iw <= 0 || ih <= 0)
+        return 0;
+    return iw * ih / (a->w * a->h + b->w * b->h - iw * ih);
+}
+
+/* Greedy one-to-one matching: each baseline face takes the unmatched tested
+ * face it overlaps most, if IoU >= min_iou.  Returns the matches. */
+static int match(const box *base, int nb, const box *test, int nt, double min_iou)
+{
+    int used[FS_MAX_FACES] = {0}, m = 0;
+    for (int i = 0; i < nb; i++) {
+        int best = -1;
+        double bi = min_iou;
+        for (int j = 0; j < nt; j++) {
+            double v = used[j] ? 0 : box_iou(&base[i], &test[j]);
+            if (v >= bi) {
+                bi = v;
+                best = j;
+            }
+        }
+        if (best >= 0) {
+            used[best] = 1;
+            m++;
+        }
+    }
+    return m;
+}
+
+/* Photos named on the command line: files as given, directories walked
+ * recursively for .jpg/.jpeg/.png (sorted).  Returns 0 or an exit code. */
+typedef struct photo_list {
+    char **p;
+    size_t n, cap;
+} photo_list;
+
+static int add_photo(photo_list *l, const char *path)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        char **np = realloc(l->p, cap * sizeof *np);
+        if (!np)
+            return -1;
+        l->p = np;
+        l->cap = cap;
+    }
+    return (l->p[l->n] = strdup(path)) ? (int)++l->n * 0 : -1;
+}
+
+static int is_photo_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0 ||
+                   strcasecmp(dot, ".png") == 0);
+}
+
+static int walk(photo_list *l, const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        cli_error("%s: cannot open directory: %s", dir, strerror(errno));
+        return EXIT_DATA;
+    }
+    size_t from = l->n;
+    int rc = 0;
+    struct dirent *de;
+    char path[8192];
+    while (!rc && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth < 32)
+            rc = walk(l, path, depth + 1);
+        else if (S_ISREG(st.st_mode) && is_photo_name(de->d_name) && add_photo(l, path))
+            rc = EXIT_INTERNAL;
+    }
+    closedir(d);
+    qsort(l->p + from, l->n - from, sizeof *l->p, by_str);
+    return rc;
+}
+
+static void detect_help(void)
+{
+    printf("usage: facesearch eval detect [--json] [--per-photo] [--iou T] [--baseline KIND]\n"
+           "                              [options] PHOTO|DIR...\n"
+           "\n"
+           "Runs two detector set-ups over the photos (directories are walked for .jpg,\n"
+           ".jpeg and .png) and reports the recall of the tested set-up -- the one the\n"
+           "options describe, e.g. --detector tiny -- against the baseline: the share of\n"
+           "the baseline's faces it also finds (boxes matched one to one at IoU >= T),\n"
+           "the faces it finds that the baseline lacks, photos without a face, and time.\n"
+           "\n"
+           "  --baseline KIND      reference: face-api's SSD pipeline exactly (default);\n"
+           "                       ssd: the SSD with this run's other detection options\n"
+           "  --iou T              match threshold (0.3: the tiny detector's boxes are\n"
+           "                       larger than the SSD's, IoU 0.4-0.6 on the same face)\n"
+           "  --json               one JSON object: photos, baseline_faces, faces, matched,\n"
+           "                       recall (percent), extra, no_face_photos,\n"
+           "                       baseline_no_face_photos, seconds, baseline_seconds\n"
+           "  --per-photo          a TSV line per photo: path, baseline faces, faces, matched\n");
+    face_cli_help_options(stdout);
+    printf("\nExit: 0 evaluated, 2 a photo or directory could not be read, 1 usage error,\n"
+           "3 internal error.\n");
+}
+
+typedef struct detect_opts {
+    int json, per_photo, ssd_baseline;
+    double iou;
+} detect_opts;
+
+static int detect_flag(void *ctx, fs_config *cfg, int c, const char *arg)
+{
+    detect_opts *o = ctx;
+    char *end;
+    switch (c) {
+    case 'j': o->json = 1; break;
+    case 'P': o->per_photo = 1; break;
+    case 'b':
+        if (strcmp(arg, "reference") != 0 && strcmp(arg, "ssd") != 0)
+            return cli_usage_error("eval detect", "--baseline: '%s' is not reference or ssd", arg);
+        o->ssd_baseline = strcmp(arg, "ssd") == 0;
+        break;
+    case 'i':
+        o->iou = strtod(arg, &end);
+        if (*end || end == arg || !(o->iou > 0 && o->iou <= 1))
+            return cli_usage_error("eval detect", "--iou: '%s' is not in (0, 1]", arg);
+        break;
+    }
+    return 0;
+}
+
+static void det_set_free(det_set *d, size_t n)
+{
+    for (size_t i = 0; d->per && i < n; i++)
+        free(d->per[i]);
+    free(d->per);
+    free(d->count);
+    free(d->bad);
+}
+
+/* Runs one engine over the photos into d.  Returns 0 or an exit code. */
+static int detect_all(const fs_engine_opts *eo, const char *models, face_batch *b, det_set *d,
+                      double *secs)
+{
+    fs_error e = {0};
+    fs_engine *engine = NULL;
+    if (fs_engine_create(models, eo, &engine, &e) != FS_OK)
+        return cli_fail(&e);
+    d->per = calloc(b->n, sizeof *d->per);
+    d->count = calloc(b->n, sizeof *d->count);
+    d->bad = calloc(b->n, sizeof *d->bad);
+    int rc = 0;
+    if (!d->per || !d->count || !d->bad) {
+        cli_error("out of memory");
+        rc = EXIT_INTERNAL;
+    }
+    if (!rc) {
+        b->engine = engine;
+        b->ctx = d;
+        rc = face_batch_run(b, secs);
+    }
+    fs_engine_destroy(engine);
+    return rc;
+}
+
+static void det_name(const fs_engine_opts *o, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s %d%s%s%s", fs_detector_name(o->detector),
+             o->input_size ? o->input_size : o->detector == FS_DETECTOR_SSD ? 512 : 416,
+             o->fit_input ? " fit" : "", o->fallback ? " fallback" : "",
+             o->tile_size ? " tiles" : "");
+}
+
 static int eval_detect(int argc, char **argv)
 {
-    return cli_usage_error("eval detect", "not yet");
+    static const struct option own[] = {{"json", no_argument, 0, 'j'},
+                                        {"per-photo", no_argument, 0, 'P'},
+                                        {"baseline", required_argument, 0, 'b'},
+                                        {"iou", required_argument, 0, 'i'},
+                                        {0, 0, 0, 0}};
+    detect_opts o = {0, 0, 0, 0.3};
+    fs_config *cfg;
+    int rc = face_cli_parse(argc, argv, "eval detect", detect_help, own, detect_flag, &o, &cfg);
+    if (rc >= 0)
+        return rc;
+    if (optind >= argc) {
+        fs_config_destroy(cfg);
+        return cli_usage_error("eval detect", "no photo or directory given");
+    }
+    rc = 0;
+    photo_list l = {0};
+    for (int i = optind; !rc && i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
+            rc = walk(&l, argv[i], 0);
+        else if (add_photo(&l, argv[i]))
+            rc = EXIT_INTERNAL;
+    }
+    fs_engine_opts test, base;
+    face_batch b = {0};
+    if (!rc)
+        rc = face_cli_options(cfg, &test, &b.decode);
+    char models[4096];
+    snprintf(models, sizeof models, "%s", fs_config_str(cfg, "paths.models"));
+    b.threads = (int)fs_config_int(cfg, "run.threads");
+    fs_config_destroy(cfg);
+    if (!rc && l.n == 0) {
+        cli_error("no photo found");
+        rc = EXIT_DATA;
+    }
+    fs_engine_opts_init(&base);
+    if (o.ssd_baseline) {
+        base = test;
+        base.detector = FS_DETECTOR_SSD;
+        base.input_size = 0;
+    }
+    base.min_score = test.min_score;
+    base.max_faces = test.max_faces;
+    det_set bd = {0}, td = {0};
+    double bsecs = 0, tsecs = 0;
+    b.paths = (const char *const *)l.p;
+    b.n = l.n;
+    b.stages = FS_STAGE_DETECT;
+    b.done = det_done;
+    if (!rc) {
+        b.label = "eval detect (baseline)";
+        rc = detect_all(&base, models, &b, &bd, &bsecs);
+    }
+    if (!rc) {
+        b.label = "eval detect (tested)";
+        rc = detect_all(&test, models, &b, &td, &tsecs);
+    }
+    size_t nb = 0, nt = 0, matched = 0, bnone = 0, tnone = 0, bad = 0;
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        if (bd.bad[i] || td.bad[i]) {
+            bad++;
+            continue;
+        }
+        int m = match(bd.per[i], bd.count[i], td.per[i], td.count[i], o.iou);
+        nb += (size_t)bd.count[i];
+        nt += (size_t)td.count[i];
+        matched += (size_t)m;
+        bnone += bd.count[i] == 0;
+        tnone += td.count[i] == 0;
+        if (o.per_photo)
+            printf("%s\t%d\t%d\t%d\n", l.p[i], bd.count[i], td.count[i], m);
+    }
+    if (!rc) {
+        char bn[96], tn[96];
+        det_name(&base, bn, sizeof bn);
+        det_name(&test, tn, sizeof tn);
+        double recall = nb ? 100.0 * matched / nb : 100.0;
+        if (o.json)
+            printf("{\"photos\":%zu,\"unreadable_photos\":%zu,\"baseline\":\"%s\","
+                   "\"detector\":\"%s\",\"iou\":%g,\"baseline_faces\":%zu,\"faces\":%zu,"
+                   "\"matched\":%zu,\"recall\":%.2f,\"extra\":%zu,"
+                   "\"baseline_no_face_photos\":%zu,\"no_face_photos\":%zu,"
+                   "\"baseline_seconds\":%.2f,\"seconds\":%.2f}\n",
+                   l.n - bad, bad, bn, tn, o.iou, nb, nt, matched, recall, nt - matched, bnone,
+                   tnone, bsecs, tsecs);
+        else
+            printf("detection: %zu photos%s\n"
+                   "baseline  %-24s %zu faces, %zu photos without one, %.1f s\n"
+                   "tested    %-24s %zu faces, %zu photos without one, %.1f s (%.2fx the "
+                   "baseline's time)\n"
+                   "recall    %.2f %% (%zu of the baseline's faces matched at IoU >= %g); %zu "
+                   "found that the baseline lacks\n",
+                   l.n - bad, bad ? " (some unreadable, left out)" : "", bn, nb, bnone, bsecs, tn,
+                   nt, tnone, tsecs, bsecs > 0 ? tsecs / bsecs : 0, recall, matched, o.iou,
+                   nt - matched);
+        if (bad)
+            rc = EXIT_DATA;
+    }
+    det_set_free(&bd, l.n);
+    det_set_free(&td, l.n);
+    for (size_t i = 0; i < l.n; i++)
+        free(l.p[i]);
+    free(l.p);
+    return rc;
 }

@@ -28,6 +28,17 @@
 #define TILE_OVERLAP 4     /* tiles overlap by 1/4 of their side */
 #define FALLBACK_PAD 2     /* fallback pads by 1/2 of the longer side */
 #define FALLBACK_GREY 128  /* its padding: mid grey, no edge for the SSD */
+/* The other detector, last, keeps its best face if it scores above this
+ * (or min_score if lower): on the LFW A-M photos where both nets find
+ * nothing at 0.5, the tiny detector scores the true face 0.33-0.49. */
+#define RESCUE_MIN_SCORE 0.3f
+
+/* What one pass keeps and how it marks its faces. */
+typedef struct pass_cfg {
+    float min_score;
+    int max_out;
+    int flags;
+} pass_cfg;
 
 static int reserve(fs_worker *w, int n, int more, fs_error *err)
 {
@@ -45,14 +56,14 @@ static int reserve(fs_worker *w, int n, int more, fs_error *err)
 /* SSD on the prepared input of dp; appends faces of the window (x0, y0,
  * rw x rh, seen as side x side) to w->dets[*n..]. */
 static void ssd_run(fs_worker *w, const fs_det_plan *dp, int x0, int y0, int rw, int rh,
-                    int side, int flags, int *n)
+                    int side, const pass_cfg *pc, int *n)
 {
     const fs_engine *e = w->e;
     fs_plan_run(dp->plan, w->ws, NULL);
     fs_ssd_gather(e->ssd, dp->plan, w->ws, w->enc, w->logits);
     fs_ssd_decode(dp->anchors, w->enc, w->logits, dp->n_anchors, w->boxes, w->scores);
-    int np = fs_ssd_nms(w->boxes, w->scores, dp->n_anchors, e->opts.min_score, (float)NMS_IOU,
-                        e->opts.max_faces, w->order, w->picked);
+    int np = fs_ssd_nms(w->boxes, w->scores, dp->n_anchors, pc->min_score, (float)NMS_IOU,
+                        pc->max_out, w->order, w->picked);
     for (int i = 0; i < np; i++) {
         fs_det *d = &w->dets[(*n)++];
         memset(d, 0, sizeof *d);
@@ -61,20 +72,20 @@ static void ssd_run(fs_worker *w, const fs_det_plan *dp, int x0, int y0, int rw,
         d->x += x0;
         d->y += y0;
         d->score = w->scores[w->picked[i]];
-        d->flags = flags;
+        d->flags = pc->flags;
     }
 }
 
 static void tiny_run(fs_worker *w, const fs_det_plan *dp, int x0, int y0, int rw, int rh,
-                     int side, int flags, int *n)
+                     int side, const pass_cfg *pc, int *n)
 {
     const fs_engine *e = w->e;
     const int size = dp->size;
     fs_plan_run(dp->plan, w->ws, NULL);
     fs_tensor out = fs_plan_tensor(dp->plan, w->ws, e->tiny.out);
     double scale = (double)size / side;
-    int k = fs_tiny_boxes(&out, round(rw * scale), round(rh * scale), size, e->opts.min_score,
-                          w->cand, w->tiny_res, e->opts.max_faces);
+    int k = fs_tiny_boxes(&out, round(rw * scale), round(rh * scale), size, pc->min_score,
+                          w->cand, w->tiny_res, pc->max_out);
     for (int i = 0; i < k; i++) {
         const fs_tiny_box *b = &w->tiny_res[i];
         fs_det *d = &w->dets[(*n)++];
@@ -84,14 +95,14 @@ static void tiny_run(fs_worker *w, const fs_det_plan *dp, int x0, int y0, int rw
         d->w = (b->x1 - b->x0) * rw;
         d->h = (b->y1 - b->y0) * rh;
         d->score = (float)b->score;
-        d->flags = flags;
+        d->flags = pc->flags;
     }
 }
 
 /* One detector pass over the window (x0, y0, rw x rh) of img, which the
  * input sees zero-padded at its bottom/right to side x side. */
 static int pass(fs_worker *w, const fs_image *img, int x0, int y0, int rw, int rh, int side,
-                const fs_det_plan *dp, int flags, int *n, fs_error *err)
+                const fs_det_plan *dp, const pass_cfg *pc, int *n, fs_error *err)
 {
     const fs_engine *e = w->e;
     int st = reserve(w, *n, e->opts.max_faces, err);
@@ -100,25 +111,26 @@ static int pass(fs_worker *w, const fs_image *img, int x0, int y0, int rw, int r
         st = fs_prep_window(img, x0, y0, rw, rh, side, dp->size, in, err);
     if (st != FS_OK)
         return st;
-    if (e->ssd) {
+    if (dp->kind == FS_DETECTOR_SSD) {
         fs_norm_ssd(in, (size_t)dp->size * dp->size * 3);
-        ssd_run(w, dp, x0, y0, rw, rh, side, flags, n);
+        ssd_run(w, dp, x0, y0, rw, rh, side, pc, n);
     } else {
         fs_norm_mean(in, (size_t)dp->size * dp->size, fs_tiny_mean);
-        tiny_run(w, dp, x0, y0, rw, rh, side, flags, n);
+        tiny_run(w, dp, x0, y0, rw, rh, side, pc, n);
     }
     return FS_OK;
 }
 
-/* The whole-photo pass (fit_input picks a smaller input for a small photo,
- * at scale 1). */
-static int whole_pass(fs_worker *w, const fs_image *img, int flags, int *n, fs_error *err)
+/* The whole-photo pass of detector d (fit_input picks a smaller input for
+ * a small photo, at scale 1). */
+static int whole_pass(fs_worker *w, const fs_detector *d, const fs_image *img,
+                      const pass_cfg *pc, int *n, fs_error *err)
 {
     int side = img->width > img->height ? img->width : img->height;
-    const fs_det_plan *dp = fs_engine_det_plan(w->e, side);
-    if (dp != &w->e->det[0])
+    const fs_det_plan *dp = fs_engine_det_plan(w->e, d, side);
+    if (dp != &d->plans[0])
         side = dp->size;
-    return pass(w, img, 0, 0, img->width, img->height, side, dp, flags, n, err);
+    return pass(w, img, 0, 0, img->width, img->height, side, dp, pc, n, err);
 }
 
 /* Start of tile i of `count` along an axis of length len. */
@@ -157,7 +169,8 @@ static int tile_passes(fs_worker *w, const fs_image *img, int *n, int *passes, f
     const int t = w->e->opts.tile_size;
     if (t <= 0 || (img->width <= t && img->height <= t))
         return FS_OK;
-    const fs_det_plan *dp = &w->e->det[0];
+    const fs_det_plan *dp = &w->e->det.plans[0];
+    const pass_cfg normal = {w->e->opts.min_score, w->e->opts.max_faces, 0};
     int nx = tile_count(img->width, t), ny = tile_count(img->height, t);
     for (int j = 0; j < ny; j++)
         for (int i = 0; i < nx; i++) {
@@ -165,7 +178,7 @@ static int tile_passes(fs_worker *w, const fs_image *img, int *n, int *passes, f
             int tw = img->width - tx < t ? img->width - tx : t;
             int th = img->height - ty < t ? img->height - ty : t;
             int from = *n;
-            int st = pass(w, img, tx, ty, tw, th, t, dp, 0, n, err);
+            int st = pass(w, img, tx, ty, tw, th, t, dp, &normal, n, err);
             if (st != FS_OK)
                 return st;
             ++*passes;
@@ -197,29 +210,41 @@ static int pad_photo(fs_worker *w, const fs_image *img, int pad, fs_error *err)
     return FS_OK;
 }
 
-/* Fallback pass; its boxes are moved back to the photo and clipped to it
- * (the later stages crop from the photo, as the reference's boxes never
- * leave it at the top/left). */
-static int fallback_pass(fs_worker *w, const fs_image *img, int *n, fs_error *err)
+/* The tight-crop fallback, for a photo where the passes above found
+ * nothing: the detector again on the photo padded on every side (a face
+ * that fills the frame), then, if still nothing, the other detector on the
+ * photo, keeping its best face only and at a lower score (the two nets miss
+ * different faces: on LFW A-M the SSD misses a few low-contrast or partly
+ * covered faces that the tiny detector finds).  The
+ * boxes are moved back to the photo and clipped to it, as the later stages
+ * crop from the photo and the reference's boxes never leave it at the
+ * top/left. */
+static int fallback_passes(fs_worker *w, const fs_image *img, int *n, fs_error *err)
 {
+    const fs_engine *e = w->e;
     int side = img->width > img->height ? img->width : img->height;
     int pad = (side + FALLBACK_PAD - 1) / FALLBACK_PAD;
-    if (side > FS_IMAGE_MAX_SIDE / 2)
-        return FS_OK; /* such photos are not tight crops */
-    int from = *n;
-    int st = pad_photo(w, img, pad, err);
-    if (st == FS_OK)
-        st = whole_pass(w, &w->padded, FS_FACE_FALLBACK, n, err);
-    for (int i = from; st == FS_OK && i < *n; i++) {
-        fs_det *d = &w->dets[i];
-        double x0 = fmax(d->x - pad, 0), y0 = fmax(d->y - pad, 0);
-        double x1 = fmin(d->x + d->w - pad, img->width), y1 = fmin(d->y + d->h - pad, img->height);
-        d->x = x0;
-        d->y = y0;
-        d->w = x1 - x0;
-        d->h = y1 - y0;
-        d->drop = d->w < 1 || d->h < 1;
+    int st = FS_OK;
+    if (side <= FS_IMAGE_MAX_SIDE / 2) {
+        st = pad_photo(w, img, pad, err);
+        const pass_cfg padded = {e->opts.min_score, e->opts.max_faces, FS_FACE_FALLBACK};
+        if (st == FS_OK)
+            st = whole_pass(w, &e->det, &w->padded, &padded, n, err);
+        for (int i = 0; st == FS_OK && i < *n; i++) {
+            fs_det *d = &w->dets[i];
+            double x0 = fmax(d->x - pad, 0), y0 = fmax(d->y - pad, 0);
+            double x1 = fmin(d->x + d->w - pad, img->width);
+            double y1 = fmin(d->y + d->h - pad, img->height);
+            d->x = x0;
+            d->y = y0;
+            d->w = x1 - x0;
+            d->h = y1 - y0;
+            d->drop = d->w < 1 || d->h < 1;
+        }
     }
+    const pass_cfg rescue = {fminf(e->opts.min_score, RESCUE_MIN_SCORE), 1, FS_FACE_FALLBACK};
+    if (st == FS_OK && *n == 0 && e->rescue.n > 0)
+        st = whole_pass(w, &e->rescue, img, &rescue, n, err);
     return st;
 }
 
@@ -272,11 +297,15 @@ int fs_worker_detect(fs_worker *w, const fs_image *img, fs_face *faces, int cap,
     const fs_engine *e = w->e;
     double t0 = fs_now();
     int nd = 0, passes = 1;
-    int st = whole_pass(w, img, 0, &nd, err);
+    const pass_cfg normal = {e->opts.min_score, e->opts.max_faces, 0};
+    int st = whole_pass(w, &e->det, img, &normal, &nd, err);
     if (st == FS_OK)
         st = tile_passes(w, img, &nd, &passes, err);
-    if (st == FS_OK && e->opts.fallback && nd == 0) {
-        st = fallback_pass(w, img, &nd, err);
+    int live = 0;
+    for (int i = 0; i < nd; i++)
+        live += !w->dets[i].drop;
+    if (st == FS_OK && e->opts.fallback && live == 0) {
+        st = fallback_passes(w, img, &nd, err);
         passes++;
     }
     if (st == FS_OK && passes > 1)

@@ -103,60 +103,89 @@ static int plan(fs_engine *e, const fs_net *net, int size, fs_plan **p, fs_error
     return st;
 }
 
-/* Plans the detector for one input side, with its anchors. */
-static int plan_detector(fs_engine *e, int size, fs_error *err)
+/* Plans detector d for one input side, with its anchors. */
+static int plan_detector(fs_engine *e, fs_detector *d, int size, fs_error *err)
 {
-    fs_det_plan *d = &e->det[e->n_det++];
-    d->size = size;
-    const fs_net *net = e->ssd ? e->ssd->net : e->tiny.net;
-    int st = plan(e, net, size, &d->plan, err);
+    fs_det_plan *dp = &d->plans[d->n++];
+    dp->kind = d->kind;
+    dp->size = size;
+    const int ssd = d->kind == FS_DETECTOR_SSD;
+    int st = plan(e, ssd ? e->ssd->net : e->tiny.net, size, &dp->plan, err);
     if (st != FS_OK)
         return st;
-    if (e->ssd) {
+    if (ssd) {
         int gh[FS_SSD_HEADS], gw[FS_SSD_HEADS];
         for (int k = 0; k < FS_SSD_HEADS; k++) {
-            fs_tensor t = fs_plan_tensor(d->plan, NULL, e->ssd->box[k]);
+            fs_tensor t = fs_plan_tensor(dp->plan, NULL, e->ssd->box[k]);
             gh[k] = t.h;
             gw[k] = t.w;
         }
-        d->n_anchors = fs_ssd_anchor_count(gh, gw);
+        dp->n_anchors = fs_ssd_anchor_count(gh, gw);
         if (size == FS_SSD_INPUT) {
-            d->anchors = e->ssd->anchors; /* the model's own table */
+            dp->anchors = e->ssd->anchors; /* the model's own table */
         } else {
-            if (!(d->own_anchors = malloc((size_t)d->n_anchors * 4 * sizeof(float))))
+            if (!(dp->own_anchors = malloc((size_t)dp->n_anchors * 4 * sizeof(float))))
                 return fs_fail(err, FS_ENOMEM, "out of memory for the SSD anchors");
-            fs_ssd_anchors(size, gh, gw, d->own_anchors);
-            d->anchors = d->own_anchors;
+            fs_ssd_anchors(size, gh, gw, dp->own_anchors);
+            dp->anchors = dp->own_anchors;
         }
+        if (dp->n_anchors > e->max_anchors)
+            e->max_anchors = dp->n_anchors;
     } else {
-        fs_tensor t = fs_plan_tensor(d->plan, NULL, e->tiny.out);
-        d->n_anchors = t.h * t.w * FS_TINY_ANCHORS;
+        fs_tensor t = fs_plan_tensor(dp->plan, NULL, e->tiny.out);
+        dp->n_anchors = t.h * t.w * FS_TINY_ANCHORS;
+        if (dp->n_anchors > e->max_cells)
+            e->max_cells = dp->n_anchors;
     }
-    if (d->n_anchors > e->max_anchors)
-        e->max_anchors = d->n_anchors;
     return FS_OK;
 }
 
-/* det[0] at the main size; with fit_input the multiples of 32 below it. */
-static int plan_detectors(fs_engine *e, fs_error *err)
+/* plans[0] at the main size; with fit_input the multiples of 32 below it. */
+static int plan_detectors(fs_engine *e, fs_detector *d, fs_detector_kind kind, int size,
+                          fs_error *err)
 {
-    int st = plan_detector(e, e->opts.input_size, err);
-    if (st == FS_OK)
-        e->det_plan = e->det[0].plan;
-    for (int s = FS_FIT_MIN; st == FS_OK && e->opts.fit_input && s < e->opts.input_size; s += 32)
-        st = plan_detector(e, s, err);
+    d->kind = kind;
+    int st = plan_detector(e, d, size, err);
+    for (int s = FS_FIT_MIN; st == FS_OK && e->opts.fit_input && s < size; s += 32)
+        st = plan_detector(e, d, s, err);
     return st;
 }
 
-const fs_det_plan *fs_engine_det_plan(const fs_engine *e, int side)
+const fs_det_plan *fs_engine_det_plan(const fs_engine *e, const fs_detector *d, int side)
 {
-    if (!e->opts.fit_input || side >= e->det[0].size)
-        return &e->det[0];
+    if (!e->opts.fit_input || side >= d->plans[0].size)
+        return &d->plans[0];
     int want = side <= FS_FIT_MIN ? FS_FIT_MIN : (side + 31) / 32 * 32;
-    for (int i = 1; i < e->n_det; i++)
-        if (e->det[i].size == want)
-            return &e->det[i];
-    return &e->det[0]; /* not reached: every multiple of 32 below det[0] is planned */
+    for (int i = 1; i < d->n; i++)
+        if (d->plans[i].size == want)
+            return &d->plans[i];
+    return &d->plans[0]; /* not reached: every multiple of 32 below it is planned */
+}
+
+/* Loads the nets of the detectors in use and plans them. */
+static int load_detectors(fs_engine *e, const char *models_dir, fs_error *err)
+{
+    const fs_detector_kind main = e->opts.detector;
+    const fs_detector_kind other = main == FS_DETECTOR_SSD ? FS_DETECTOR_TINY : FS_DETECTOR_SSD;
+    int st = FS_OK;
+    for (int k = 0; k < 2 && st == FS_OK; k++) {
+        fs_detector_kind kind = k == 0 ? main : other;
+        if (k == 1 && !e->opts.fallback)
+            break;
+        if (kind == FS_DETECTOR_SSD) {
+            if (!(e->ssd = calloc(1, sizeof *e->ssd)))
+                return fs_fail(err, FS_ENOMEM, "out of memory creating the face engine");
+            st = load(e, models_dir, "ssd_mobilenetv1_model", build_ssd, e->ssd, err);
+        } else {
+            st = load(e, models_dir, "tiny_face_detector_model", build_tiny, &e->tiny, err);
+        }
+        int size = k == 0 ? e->opts.input_size : kind == FS_DETECTOR_SSD ? FS_SSD_INPUT : 416;
+        if (st == FS_OK)
+            st = plan_detectors(e, k == 0 ? &e->det : &e->rescue, kind, size, err);
+    }
+    if (st == FS_OK)
+        e->det_plan = e->det.plans[0].plan;
+    return st;
 }
 
 int fs_engine_create(const char *models_dir, const fs_engine_opts *opts, fs_engine **out,
@@ -171,20 +200,10 @@ int fs_engine_create(const char *models_dir, const fs_engine_opts *opts, fs_engi
     else
         fs_engine_opts_init(&e->opts);
     int st = check_opts(&e->opts, err);
-    const char *det_model;
-    if (e->opts.detector == FS_DETECTOR_SSD) {
-        det_model = "ssd_mobilenetv1";
-        if (st == FS_OK && !(e->ssd = calloc(1, sizeof *e->ssd)))
-            st = fs_fail(err, FS_ENOMEM, "out of memory creating the face engine");
-        if (st == FS_OK)
-            st = load(e, models_dir, "ssd_mobilenetv1_model", build_ssd, e->ssd, err);
-    } else {
-        det_model = "tiny_face_detector";
-        if (st == FS_OK)
-            st = load(e, models_dir, "tiny_face_detector_model", build_tiny, &e->tiny, err);
-    }
+    const char *det_model =
+        e->opts.detector == FS_DETECTOR_SSD ? "ssd_mobilenetv1" : "tiny_face_detector";
     if (st == FS_OK)
-        st = plan_detectors(e, err);
+        st = load_detectors(e, models_dir, err);
     if (st == FS_OK)
         st = load(e, models_dir, "face_landmark_68_model", build_lm, &e->lm, err);
     if (st == FS_OK)
@@ -209,9 +228,12 @@ void fs_engine_destroy(fs_engine *e)
 {
     if (!e)
         return;
-    for (int i = 0; i < e->n_det; i++) {
-        fs_plan_free(e->det[i].plan);
-        free(e->det[i].own_anchors);
+    for (int k = 0; k < 2; k++) {
+        fs_detector *d = k ? &e->rescue : &e->det;
+        for (int i = 0; i < d->n; i++) {
+            fs_plan_free(d->plans[i].plan);
+            free(d->plans[i].own_anchors);
+        }
     }
     fs_plan_free(e->lm_plan);
     fs_plan_free(e->rec_plan);

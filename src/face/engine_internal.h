@@ -9,8 +9,9 @@
 #define FS_FIT_MIN 128      /* smallest detector input of the fit mode */
 #define FS_MAX_DET_SIZES 32 /* main size + fit sizes (multiples of 32 below it) */
 
-/* The detector planned for one input side. */
+/* A detector planned for one input side. */
 typedef struct fs_det_plan {
+    fs_detector_kind kind;
     int size;
     fs_plan *plan;
     const float *anchors;  /* SSD: n_anchors boxes (the stored table at 512) */
@@ -18,16 +19,26 @@ typedef struct fs_det_plan {
     int n_anchors;         /* SSD anchors; tiny: grid cells x 5 */
 } fs_det_plan;
 
+/* A detector with its plans: [0] at the main input size, then (fit_input)
+ * the multiples of 32 below it, ascending. */
+typedef struct fs_detector {
+    fs_detector_kind kind;
+    fs_det_plan plans[FS_MAX_DET_SIZES];
+    int n;
+} fs_detector;
+
 struct fs_engine {
     fs_engine_opts opts;
-    fs_ssd_net *ssd;       /* SSD detector (NULL with the tiny one) */
-    fs_simple_net tiny;    /* tiny detector (net NULL with the SSD) */
+    fs_ssd_net *ssd;       /* SSD net (NULL unless a detector uses it) */
+    fs_simple_net tiny;    /* tiny detector net (net NULL unless used) */
     fs_simple_net lm, rec;
-    /* det[0]: the main input size (opts.input_size); with fit_input, then
-     * the smaller sizes, ascending.  det_plan = det[0].plan. */
-    fs_det_plan det[FS_MAX_DET_SIZES];
-    int n_det, max_anchors;
-    fs_plan *det_plan, *lm_plan, *rec_plan;
+    fs_detector det;       /* opts.detector */
+    fs_detector rescue;    /* with fallback: the other detector, tried last
+                              (n = 0 without fallback) */
+    int max_anchors;       /* SSD anchors of the largest SSD plan */
+    int max_cells;         /* tiny boxes (cells x 5) of the largest tiny plan */
+    fs_plan *det_plan;     /* det.plans[0].plan */
+    fs_plan *lm_plan, *rec_plan;
     size_t ws_bytes;       /* largest plan workspace */
     int n_files;
     struct {
@@ -71,9 +82,9 @@ struct fs_worker {
     fs_stage_times t;
 };
 
-/* The detector plan for a photo region whose longer side is `side`: det[0]
- * unless fit_input picks a smaller one. */
-const fs_det_plan *fs_engine_det_plan(const fs_engine *e, int side);
+/* d's plan for a photo region whose longer side is `side`: plans[0] unless
+ * fit_input picks a smaller one. */
+const fs_det_plan *fs_engine_det_plan(const fs_engine *e, const fs_detector *d, int side);
 
 /* The recognition net's input (150x150x3, 0..255) for the chip transform m
  * (fs_face_chip_transform), into dst; *bounds gets the chip's bounding

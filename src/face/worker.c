@@ -20,12 +20,12 @@ int fs_worker_create(const fs_engine *e, fs_worker **out, fs_error *err)
     int ok = w->ws != NULL;
     if (ok) /* fault the pages in now rather than during the first photo */
         memset(w->ws, 0, e->ws_bytes);
-    const size_t n = (size_t)e->max_anchors;
+    const size_t n = (size_t)e->max_anchors, cells = (size_t)e->max_cells;
     if (e->opts.flip) {
         w->mirror = malloc((size_t)FS_DESCRIPTOR_INPUT * FS_DESCRIPTOR_INPUT * 3 * sizeof *w->mirror);
         ok = ok && w->mirror;
     }
-    if (e->ssd) {
+    if (n) {
         w->enc = malloc(n * 4 * sizeof *w->enc);
         w->logits = malloc(n * 3 * sizeof *w->logits);
         w->boxes = malloc(n * 4 * sizeof *w->boxes);
@@ -33,8 +33,9 @@ int fs_worker_create(const fs_engine *e, fs_worker **out, fs_error *err)
         w->order = malloc(n * sizeof *w->order);
         w->picked = malloc(n * sizeof *w->picked);
         ok = ok && w->enc && w->logits && w->boxes && w->scores && w->order && w->picked;
-    } else {
-        w->cand = malloc(n * sizeof *w->cand);
+    }
+    if (cells) {
+        w->cand = malloc(cells * sizeof *w->cand);
         w->tiny_res = malloc((size_t)e->opts.max_faces * sizeof *w->tiny_res);
         ok = ok && w->cand && w->tiny_res;
     }
@@ -98,7 +99,11 @@ int fs_worker_landmarks_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_f
         return st;
     fs_plan_run(w->e->lm_plan, w->ws, NULL);
     fs_tensor out = fs_plan_tensor(w->e->lm_plan, w->ws, w->e->lm.out);
-    fs_landmarks_place(out.data, crop.w, crop.h, face->x, face->y, face->landmarks);
+    /* The reference shifts by the unfloored box origin; a box reaching past
+     * the top/left (never the SSD's, at times the tiny detector's) was
+     * clipped at 0 for the crop, and so is its shift. */
+    fs_landmarks_place(out.data, crop.w, crop.h, fmax(face->x, 0.0), fmax(face->y, 0.0),
+                       face->landmarks);
     face->landmark_crop = crop;
     face->flags |= FS_FACE_LANDMARKS;
     w->t.landmarks_s += fs_now() - t0;
