@@ -255,8 +255,9 @@ static void lfw_print(const lfw_opts *o, const fs_lfw_pairs *pairs, const lfw_ct
                r->unreadable_photos);
     printf("fallback   %zu photos' faces found by the tight-crop fallback\n",
            r->fallback_photos);
-    printf("set-up     descriptor %s, detector %s; %.0f s on %d threads (%.1f photos/s)\n",
-           fs_engine_descriptor_mode(e), det, secs, threads, secs > 0 ? c->n_photos / secs : 0);
+    printf("set-up     descriptor %s, detector %s; %.0f s on %d thread%s (%.1f photos/s)\n",
+           fs_engine_descriptor_mode(e), det, secs, threads, threads == 1 ? "" : "s",
+           secs > 0 ? c->n_photos / secs : 0);
 }
 
 static int eval_lfw(int argc, char **argv)

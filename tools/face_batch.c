@@ -21,8 +21,14 @@ static void progress(const face_batch *b, size_t done, double t0, int final)
     fflush(stderr);
 }
 
+void openblas_set_num_threads(int);
+
 int face_batch_run(const face_batch *b, double *seconds)
 {
+    /* One photo per thread, BLAS single-threaded inside: a team of one
+     * thread is not an active parallel region, and OpenBLAS would then
+     * spread each sgemm over every core (and spin when they are busy). */
+    openblas_set_num_threads(1);
     const int tty = isatty(2);
     int threads = b->threads > 0 ? b->threads : omp_get_max_threads();
     if ((size_t)threads > b->n && b->n > 0)

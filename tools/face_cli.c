@@ -195,7 +195,7 @@ int face_cli_each_photo(fs_config *cfg, int argc, char **argv, int first, int st
             worst = ec > worst ? ec : worst;
             continue;
         }
-        print(ctx, argv[i], &img, fc.faces, n, ms);
+        print(ctx, fc.engine, argv[i], &img, fc.faces, n, ms);
         fs_image_free(&img);
     }
     face_cli_end(&fc);
@@ -226,8 +226,8 @@ void face_cli_json_face(FILE *f, const fs_face *face, int landmarks, int descrip
     fprintf(f, "}");
 }
 
-void face_cli_json_photo(FILE *f, const char *path, const fs_image *img, const fs_face *faces,
-                         int n, double ms, int landmarks, int descriptor)
+void face_cli_json_photo(FILE *f, const fs_engine *e, const char *path, const fs_image *img,
+                         const fs_face *faces, int n, double ms, int landmarks, int descriptor)
 {
     fprintf(f, "{\"path\":");
     json_str(f, path);
@@ -237,5 +237,8 @@ void face_cli_json_photo(FILE *f, const char *path, const fs_image *img, const f
             fputc(',', f);
         face_cli_json_face(f, &faces[i], landmarks, descriptor);
     }
-    fprintf(f, "],\"ms\":%.2f}\n", ms);
+    fprintf(f, "]");
+    if (descriptor)
+        fprintf(f, ",\"descriptor_mode\":\"%s\"", fs_engine_descriptor_mode(e));
+    fprintf(f, ",\"ms\":%.2f}\n", ms);
 }

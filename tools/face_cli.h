@@ -85,9 +85,9 @@ void face_cli_end(face_cli *fc);
 int face_cli_photo(face_cli *fc, const char *path, int stages, fs_image *img, int *n,
                    double *ms);
 
-/* Prints the faces of one photo. */
-typedef void (*face_cli_print_fn)(void *ctx, const char *path, const fs_image *img,
-                                  const fs_face *faces, int n, double ms);
+/* Prints the faces of one photo found by engine e. */
+typedef void (*face_cli_print_fn)(void *ctx, const fs_engine *e, const char *path,
+                                  const fs_image *img, const fs_face *faces, int n, double ms);
 
 /* The body of a per-photo command: starts the engine from cfg (destroying
  * cfg), runs `stages` on argv[first..argc-1] one by one and prints each with
@@ -102,8 +102,8 @@ int face_cli_each_photo(fs_config *cfg, int argc, char **argv, int first, int st
 void face_cli_json_face(FILE *f, const fs_face *face, int landmarks, int descriptor);
 
 /* Writes {"path":...,"width":...,"height":...,"faces":[...],"ms":...} on
- * one line. */
-void face_cli_json_photo(FILE *f, const char *path, const fs_image *img,
+ * one line; with descriptors, also "descriptor_mode" (e's). */
+void face_cli_json_photo(FILE *f, const fs_engine *e, const char *path, const fs_image *img,
                          const fs_face *faces, int n, double ms, int landmarks,
                          int descriptor);
 

@@ -161,6 +161,11 @@ const char *fs_engine_model_id(const fs_engine *e);
  */
 const char *fs_engine_descriptor_mode(const fs_engine *e);
 
+/* The verification threshold calibrated on LFW (docs/accuracy.md: the mean
+ * of the 10 per-fold thresholds on LFW A-M) for a descriptor mode as named
+ * by fs_engine_descriptor_mode; NAN for an unknown mode. */
+double fs_descriptor_mode_threshold(const char *mode);
+
 /* Weight files in use: returns how many; for 0 <= i < count, *file gets the
  * file name and *sha256 its checksum as 64 hex digits (owned by e). */
 int fs_engine_weight_files(const fs_engine *e, int i, const char **file,

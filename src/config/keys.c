@@ -33,11 +33,11 @@ static const fs_config_key keys[] = {
      "no face found: retry on the photo padded on every side (tight crops)"},
     {"descriptor.align", FS_CFG_ENUM, "chip", 0, 0, "ref|chip",
      "recognition input: ref (face-api's crop) or chip (dlib's aligned chip)"},
-    {"descriptor.flip", FS_CFG_BOOL, "false", 0, 0, NULL,
+    {"descriptor.flip", FS_CFG_BOOL, "true", 0, 0, NULL,
      "average each descriptor with its mirror image's (2x recognition cost)"},
-    {"verify.threshold", FS_CFG_REAL, "0.6", 0, 10, NULL,
-     "same person when the descriptor distance is below this (face-api's 0.6: a "
-     "placeholder until calibrated on LFW)"},
+    {"verify.threshold", FS_CFG_REAL, "0.608", 0, 10, NULL,
+     "same person when the descriptor distance is below this (calibrated on LFW A-M for "
+     "the default chip+flip descriptors; see docs/accuracy.md for the other modes)"},
 };
 
 int fs_config_key_count(void)

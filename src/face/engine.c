@@ -4,6 +4,7 @@
  */
 #include "engine_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,20 @@ const fs_engine_opts *fs_engine_options(const fs_engine *e) { return &e->opts; }
 const char *fs_engine_model_id(const fs_engine *e) { return e->model_id; }
 
 const char *fs_engine_descriptor_mode(const fs_engine *e) { return e->desc_mode; }
+
+double fs_descriptor_mode_threshold(const char *mode)
+{
+    /* `facesearch eval lfw` on LFW A-M, SSD with fit and fallback (see
+     * docs/accuracy.md for the runs). */
+    static const struct {
+        const char *mode;
+        double t;
+    } cal[] = {{"ref", 0.630}, {"ref+flip", 0.614}, {"chip", 0.623}, {"chip+flip", 0.608}};
+    for (size_t i = 0; i < sizeof cal / sizeof cal[0]; i++)
+        if (strcmp(mode, cal[i].mode) == 0)
+            return cal[i].t;
+    return NAN;
+}
 
 int fs_engine_weight_files(const fs_engine *e, int i, const char **file, const char **sha256)
 {
