@@ -221,14 +221,20 @@ static int write_report(const char *path, const fs_lfw_pairs *pairs, const float
     return 0;
 }
 
+/* "ssd 512 fit fallback": the detector set-up in a few words. */
+static void det_name(const fs_engine_opts *o, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s %d%s%s%s", fs_detector_name(o->detector),
+             o->input_size ? o->input_size : o->detector == FS_DETECTOR_SSD ? 512 : 416,
+             o->fit_input ? " fit" : "", o->fallback ? " fallback" : "",
+             o->tile_size ? " tiles" : "");
+}
+
 static void lfw_print(const lfw_opts *o, const fs_lfw_pairs *pairs, const lfw_ctx *c,
                       const lfw_result *r, const fs_engine *e, double secs, int threads)
 {
-    const fs_engine_opts *eo = fs_engine_options(e);
     char det[96];
-    snprintf(det, sizeof det, "%s %d%s%s%s", fs_detector_name(eo->detector), eo->input_size,
-             eo->fit_input ? " fit" : "", eo->fallback ? " fallback" : "",
-             eo->tile_size ? " tiles" : "");
+    det_name(fs_engine_options(e), det, sizeof det);
     if (o->json) {
         printf("{\"accuracy\":%.4f,\"std\":%.4f,\"threshold\":%.6f,\"tar_at_far_1e-3\":%.4f,"
                "\"threshold_at_far_1e-3\":%.6f,\"pairs\":%zu,\"no_face_pairs\":%zu,"
@@ -570,13 +576,6 @@ static int detect_all(const fs_engine_opts *eo, const char *models, face_batch *
     return rc;
 }
 
-static void det_name(const fs_engine_opts *o, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s %d%s%s%s", fs_detector_name(o->detector),
-             o->input_size ? o->input_size : o->detector == FS_DETECTOR_SSD ? 512 : 416,
-             o->fit_input ? " fit" : "", o->fallback ? " fallback" : "",
-             o->tile_size ? " tiles" : "");
-}
 
 static int eval_detect(int argc, char **argv)
 {
