@@ -290,9 +290,10 @@ TEST(face_fit_input_runs_small_photos_at_their_own_scale)
 
 TEST(face_fallback_finds_a_tight_crop_and_flags_it)
 {
-    /* A face filling a 600x800 photo: the 512 pass finds nothing. */
+    /* A face filling a 1200x1600 photo: the 512 pass finds nothing; the
+     * fallback shrinks it by 3 before padding. */
     fs_image img = sample(1);
-    fs_image tight = crop(&img, 424, 375, 157, 210, 600, 800);
+    fs_image tight = crop(&img, 424, 375, 157, 210, 1200, 1600);
     fs_image_free(&img);
     REQUIRE(tight.data);
     fs_engine_opts o;
@@ -311,8 +312,8 @@ TEST(face_fallback_finds_a_tight_crop_and_flags_it)
         CHECK_INT(f[0].flags & (FS_FACE_FALLBACK | FS_FACE_DESCRIPTOR | FS_FACE_EMPTY_CROP),
                   FS_FACE_FALLBACK | FS_FACE_DESCRIPTOR);
         CHECK(f[0].score > 0.5f);
-        CHECK(f[0].x >= 0 && f[0].y >= 0 && f[0].x + f[0].w <= 600 && f[0].y + f[0].h <= 800);
-        CHECK(f[0].w > 400); /* the face, not a detail of it */
+        CHECK(f[0].x >= 0 && f[0].y >= 0 && f[0].x + f[0].w <= 1200 && f[0].y + f[0].h <= 1600);
+        CHECK(f[0].w > 800); /* the face, not a detail of it */
     }
     /* a photo with a face found normally carries no flag */
     fs_image s2 = sample(2);

@@ -220,11 +220,12 @@ static int tile_passes(fs_worker *w, const fs_image *img, int *n, int *passes, f
     return FS_OK;
 }
 
-/* The photo centred on a mid-grey canvas `pad` pixels larger on each side,
- * in the worker's grow-only buffer. */
-static int pad_photo(fs_worker *w, const fs_image *img, int pad, fs_error *err)
+/* The photo, shrunk by k (block means), centred on a mid-grey canvas `pad`
+ * pixels larger on each side, in the worker's grow-only buffer. */
+static int pad_photo(fs_worker *w, const fs_image *img, int k, int pad, fs_error *err)
 {
-    int pw = img->width + 2 * pad, ph = img->height + 2 * pad;
+    int sw = (img->width + k - 1) / k, sh = (img->height + k - 1) / k;
+    int pw = sw + 2 * pad, ph = sh + 2 * pad;
     size_t need = (size_t)pw * ph * 3;
     if (need > w->padded_cap) {
         uint8_t *b = realloc(w->padded.data, need);
@@ -237,9 +238,14 @@ static int pad_photo(fs_worker *w, const fs_image *img, int pad, fs_error *err)
     w->padded.width = pw;
     w->padded.height = ph;
     memset(w->padded.data, FALLBACK_GREY, need);
-    for (int y = 0; y < img->height; y++)
-        memcpy(w->padded.data + ((size_t)(y + pad) * pw + pad) * 3,
-               img->data + (size_t)y * img->width * 3, (size_t)img->width * 3);
+    uint8_t *at = w->padded.data + ((size_t)pad * pw + pad) * 3;
+    if (k == 1) {
+        for (int y = 0; y < img->height; y++)
+            memcpy(at + (size_t)y * pw * 3, img->data + (size_t)y * img->width * 3,
+                   (size_t)img->width * 3);
+    } else {
+        fs_block_mean(img, (fs_rect){0, 0, img->width, img->height}, k, at, pw * 3);
+    }
     return FS_OK;
 }
 
@@ -256,24 +262,24 @@ static int fallback_passes(fs_worker *w, const fs_image *img, int *n, fs_error *
 {
     const fs_engine *e = w->e;
     int side = img->width > img->height ? img->width : img->height;
-    int pad = (side + FALLBACK_PAD - 1) / FALLBACK_PAD;
-    int st = FS_OK;
-    if (side <= FS_IMAGE_MAX_SIDE / 2) {
-        st = pad_photo(w, img, pad, err);
-        const pass_cfg padded = {e->opts.min_score, e->opts.max_faces, FS_FACE_FALLBACK, 1};
-        if (st == FS_OK)
-            st = whole_pass(w, &e->det, &w->padded, &padded, n, err);
-        for (int i = 0; st == FS_OK && i < *n; i++) {
-            fs_det *d = &w->dets[i];
-            double x0 = fmax(d->x - pad, 0), y0 = fmax(d->y - pad, 0);
-            double x1 = fmin(d->x + d->w - pad, img->width);
-            double y1 = fmin(d->y + d->h - pad, img->height);
-            d->x = x0;
-            d->y = y0;
-            d->w = x1 - x0;
-            d->h = y1 - y0;
-            d->drop = d->w < 1 || d->h < 1;
-        }
+    /* The padded photo is seen at the detector's input size anyway: a big
+     * photo is shrunk first, so the canvas stays small. */
+    int k = side > e->det.plans[0].size ? side / e->det.plans[0].size : 1;
+    int pad = ((side + k - 1) / k + FALLBACK_PAD - 1) / FALLBACK_PAD;
+    const pass_cfg padded = {e->opts.min_score, e->opts.max_faces, FS_FACE_FALLBACK, 1};
+    int st = pad_photo(w, img, k, pad, err);
+    if (st == FS_OK)
+        st = whole_pass(w, &e->det, &w->padded, &padded, n, err);
+    for (int i = 0; st == FS_OK && i < *n; i++) {
+        fs_det *d = &w->dets[i];
+        double x0 = fmax((d->x - pad) * k, 0), y0 = fmax((d->y - pad) * k, 0);
+        double x1 = fmin((d->x + d->w - pad) * k, img->width);
+        double y1 = fmin((d->y + d->h - pad) * k, img->height);
+        d->x = x0;
+        d->y = y0;
+        d->w = x1 - x0;
+        d->h = y1 - y0;
+        d->drop = d->w < 1 || d->h < 1;
     }
     const pass_cfg rescue = {fminf(e->opts.min_score, RESCUE_MIN_SCORE), 1, FS_FACE_FALLBACK, 1};
     if (st == FS_OK && *n == 0 && e->rescue.n > 0)
