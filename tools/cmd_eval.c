@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +308,7 @@ static int eval_lfw(int argc, char **argv)
         rc = EXIT_INTERNAL;
     }
     double secs = 0;
+    int threads = 1;
     if (!rc) {
         b.root = o.root;
         b.paths = (const char *const *)c->photos;
@@ -318,7 +318,7 @@ static int eval_lfw(int argc, char **argv)
         b.n = c->n_photos;
         b.done = lfw_done;
         b.ctx = c;
-        rc = face_batch_run(&b, &secs);
+        rc = face_batch_run(&b, &secs, &threads);
     }
     lfw_result r = {0};
     if (!rc) {
@@ -353,8 +353,7 @@ static int eval_lfw(int argc, char **argv)
     if (!rc && o.report)
         rc = write_report(o.report, &pairs, dist);
     if (!rc)
-        lfw_print(&o, &pairs, c, &r, engine, secs,
-                  b.threads > 0 ? b.threads : omp_get_max_threads());
+        lfw_print(&o, &pairs, c, &r, engine, secs, threads);
     if (c) {
         free(c->photos);
         free(c->desc);
@@ -570,7 +569,7 @@ static int detect_all(const fs_engine_opts *eo, const char *models, face_batch *
     if (!rc) {
         b->engine = engine;
         b->ctx = d;
-        rc = face_batch_run(b, secs);
+        rc = face_batch_run(b, secs, NULL);
     }
     fs_engine_destroy(engine);
     return rc;
