@@ -16,6 +16,7 @@ static const fs_command commands[] = {
     {"detect", cmd_detect, "find faces: boxes, scores, 68 landmarks"},
     {"embed", cmd_embed, "128-D face descriptors of the faces in photos"},
     {"verify", cmd_verify, "are the faces in two photos the same person?"},
+    {"eval", cmd_eval, "accuracy on labelled data: eval lfw, eval detect"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

@@ -21,16 +21,26 @@ static const fs_config_key keys[] = {
      "face detector: ssd (SSD MobileNet v1, the reference) or tiny (faster)"},
     {"detect.min_score", FS_CFG_REAL, "0.5", 0, 0.999, NULL,
      "keep detections scoring above this"},
-    {"detect.max_faces", FS_CFG_INT, "100", 1, 1000, NULL,
+    {"detect.max_faces", FS_CFG_INT, "1000", 1, 1000, NULL,
      "at most this many faces per photo"},
     {"detect.input_size", FS_CFG_INT, "0", 0, 1024, NULL,
-     "detector input side in px; 0 = default (ssd 512, the only size so far; tiny 416)"},
+     "detector input side in px, a multiple of 32; 0 = default (ssd 512, tiny 416)"},
+    {"detect.fit_input", FS_CFG_BOOL, "true", 0, 0, NULL,
+     "photos smaller than the input run at their own scale on a smaller input"},
+    {"detect.tile_size", FS_CFG_INT, "0", 0, 65535, NULL,
+     "also search overlapping tiles of this side (px) for small faces; 0 = off"},
+    {"detect.fallback", FS_CFG_BOOL, "true", 0, 0, NULL,
+     "no face found: retry on the photo padded on every side (tight crops)"},
+    {"descriptor.align", FS_CFG_ENUM, "chip", 0, 0, "ref|chip",
+     "recognition input: ref (face-api's crop) or chip (dlib's aligned chip)"},
+    {"descriptor.flip", FS_CFG_BOOL, "true", 0, 0, NULL,
+     "average each descriptor with its mirror image's (2x recognition cost)"},
     {"nn.precision", FS_CFG_ENUM, "auto", 0, 0, "fp32|bf16|auto",
      "conv arithmetic: fp32 (the reference's), bf16 (AVX-512 BF16; fp32 on other CPUs) or "
      "auto (bf16 where available: LFW accuracy within 0.1 point of fp32, 2-3x faster)"},
-    {"verify.threshold", FS_CFG_REAL, "0.6", 0, 10, NULL,
-     "same person when the descriptor distance is below this (face-api's 0.6: a "
-     "placeholder until calibrated on LFW)"},
+    {"verify.threshold", FS_CFG_REAL, "0.608", 0, 10, NULL,
+     "same person when the descriptor distance is below this (calibrated on LFW A-M for "
+     "the default chip+flip descriptors; see docs/accuracy.md for the other modes)"},
 };
 
 int fs_config_key_count(void)
