@@ -240,11 +240,12 @@ static void lfw_print(const lfw_opts *o, const fs_lfw_pairs *pairs, const lfw_ct
                "\"unreadable_pairs\":%zu,\"folds\":%d,\"folds_from\":\"%s\",\"photos\":%zu,"
                "\"no_face_photos\":%zu,\"unreadable_photos\":%zu,\"fallback_photos\":%zu,"
                "\"descriptor_mode\":\"%s\",\"detector\":\"%s\",\"model\":\"%s\","
-               "\"seconds\":%.1f,\"threads\":%d}\n",
+               "\"precision\":\"%s\",\"seconds\":%.1f,\"threads\":%d}\n",
                100 * r->k.accuracy, 100 * r->k.std, r->k.threshold, 100 * r->tar, r->far_thr,
                pairs->n, r->no_face_pairs, r->unreadable_pairs, r->k.folds, pairs->fold_source,
                c->n_photos, r->no_face_photos, r->unreadable_photos, r->fallback_photos,
-               fs_engine_descriptor_mode(e), det, fs_engine_model_id(e), secs, threads);
+               fs_engine_descriptor_mode(e), det, fs_engine_model_id(e),
+               fs_precision_name(fs_engine_precision(e)), secs, threads);
         return;
     }
     printf("LFW verification: %zu pairs, %d folds (%s), %zu photos\n", pairs->n, r->k.folds,
@@ -260,8 +261,9 @@ static void lfw_print(const lfw_opts *o, const fs_lfw_pairs *pairs, const lfw_ct
                r->unreadable_photos);
     printf("fallback   %zu photos' faces found by the tight-crop fallback\n",
            r->fallback_photos);
-    printf("set-up     descriptor %s, detector %s; %.0f s on %d thread%s (%.1f photos/s)\n",
-           fs_engine_descriptor_mode(e), det, secs, threads, threads == 1 ? "" : "s",
+    printf("set-up     descriptor %s, detector %s, %s; %.0f s on %d thread%s (%.1f photos/s)\n",
+           fs_engine_descriptor_mode(e), det, fs_precision_name(fs_engine_precision(e)), secs,
+           threads, threads == 1 ? "" : "s",
            secs > 0 ? c->n_photos / secs : 0);
 }
 

@@ -9,7 +9,10 @@
 #include "nn_internal.h"
 
 /* 16 floats; aligned(4) so loads and stores may be unaligned.  GCC lowers
- * it to one zmm, two ymm or four xmm registers, whatever -march allows. */
+ * it to one zmm, two ymm or four xmm registers, whatever -march allows.
+ * (Without AVX-512 GCC warns that passing such vectors by value has no
+ * stable ABI; they only cross static functions of this file.) */
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
 typedef int v16i __attribute__((vector_size(64), aligned(4)));
