@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "harness.h"
 
@@ -63,6 +64,38 @@ void nn_ref_conv(const float *in, int h, int w, int cin, const fs_conv_desc *d, 
                 if (abs_out)
                     abs_out[((size_t)y * ow + x) * cout + o] = a * fabs(scale);
             }
+}
+
+int nn_plans_agree(const fs_net *net, int h, int w, int flags_a, int flags_b, int node,
+                   unsigned seed, size_t *ws_a, size_t *ws_b, fs_precision *prec_b)
+{
+    fs_plan *p[2] = {NULL, NULL};
+    void *ws[2] = {NULL, NULL};
+    int flags[2] = {flags_a, flags_b}, same = 0;
+    fs_error e = {0};
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(fs_plan_create(net, h, w, flags[i], &p[i], &e), &e);
+        if (!p[i] || !(ws[i] = fs_nn_alloc(fs_plan_workspace(p[i]))))
+            goto out;
+        fs_tensor in = fs_plan_tensor(p[i], NULL, 0);
+        nn_fill(fs_plan_input(p[i], ws[i]), fs_tensor_count(in), seed);
+        fs_plan_run(p[i], ws[i], NULL);
+    }
+    fs_tensor a = fs_plan_tensor(p[0], ws[0], node), b = fs_plan_tensor(p[1], ws[1], node);
+    same = fs_tensor_count(a) == fs_tensor_count(b) &&
+           memcmp(a.data, b.data, fs_tensor_count(a) * sizeof(float)) == 0;
+    if (ws_a)
+        *ws_a = fs_plan_workspace(p[0]);
+    if (ws_b)
+        *ws_b = fs_plan_workspace(p[1]);
+    if (prec_b)
+        *prec_b = fs_plan_precision(p[1]);
+out:
+    for (int i = 0; i < 2; i++) {
+        free(ws[i]);
+        fs_plan_free(p[i]);
+    }
+    return same;
 }
 
 /* Builds a one-conv net, runs it on a random input at precision p, compares. */

@@ -24,6 +24,14 @@ float nn_act(float v, fs_act a);
 void nn_ref_conv(const float *in, int h, int w, int cin, const fs_conv_desc *d, int dw,
                  float *out, double *abs_out, int oh, int ow);
 
+/* Plans net twice for an h x w input, with flags_a and flags_b, runs both on
+ * the same random input (seed) and returns 1 when node `node` comes out
+ * bit for bit the same; 0 otherwise (or when planning failed: a test
+ * failure is recorded).  *ws_a / *ws_b (may be NULL) get the workspace
+ * sizes, *prec_b the second plan's precision. */
+int nn_plans_agree(const fs_net *net, int h, int w, int flags_a, int flags_b, int node,
+                   unsigned seed, size_t *ws_a, size_t *ws_b, fs_precision *prec_b);
+
 /* Runs the conv/depthwise cases of the runtime tests (odd sizes, both
  * paddings, strides, every activation, several chunks) at precision p and
  * checks each against nn_ref_conv: within 1e-5 relative in fp32; in bf16
