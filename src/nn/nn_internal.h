@@ -100,7 +100,9 @@ void fs_nn_fc(const layer *L, const fs_tensor *in, fs_tensor *out);
  * pointwise convs, memory-bound anyway) at 16 bits removes the bias for
  * ~15 % more time.  docs/benchmarks.md has the measurements.
  */
+#ifndef FS_NN_BF16_SPLIT_MAX_K /* -DFS_NN_BF16_SPLIT_MAX_K=0 rebuilds the plain variant */
 #define FS_NN_BF16_SPLIT_MAX_K 128
+#endif
 
 /* float -> bf16 rounded to nearest even (NaN stays NaN), and back. */
 uint16_t fs_nn_bf16_round(float v);
