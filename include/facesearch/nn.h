@@ -294,7 +294,10 @@ typedef struct fs_plan fs_plan;
 
 /* Plan flags. */
 enum {
-    FS_PLAN_KEEP_ALL = 1, /* every node keeps its own buffer (for probes) */
+    FS_PLAN_KEEP_ALL = 1, /* every node keeps its own buffer (for probes);
+                             without it a depthwise conv read only by the 1x1
+                             conv after it is computed inside that conv, a
+                             chunk at a time, and has no buffer */
     FS_PLAN_BF16 = 2      /* regular convs in bf16 (FS_PREC_BF16) when the CPU
                              has AVX-512 BF16 and the net was prepared with
                              fs_net_prepare_bf16; float32 otherwise */
@@ -319,7 +322,8 @@ float *fs_plan_input(const fs_plan *plan, void *ws);
 
 /* Runs the network on the input already written to ws.  No allocation, no
  * failure: all checks were done by fs_plan_create.  If node_seconds is not
- * NULL it receives the wall time of every node (fs_net_nodes entries). */
+ * NULL it receives the wall time of every node (fs_net_nodes entries; a
+ * fused depthwise conv gets 0, its time counts in the conv after it). */
 void fs_plan_run(const fs_plan *plan, void *ws, double *node_seconds);
 
 /* The tensor of node `node` in ws.  Valid after fs_plan_run for outputs, and
