@@ -36,7 +36,9 @@
 
 #define FS_DB_SCHEMA 1
 #define FS_DB_FILE "faces.mdb"
+#ifndef FS_LANDMARKS
 #define FS_LANDMARKS 68
+#endif
 
 typedef struct fs_db fs_db;
 typedef struct fs_db_snap fs_db_snap;
@@ -71,19 +73,13 @@ typedef struct fs_image_rec {
     const char *error;    /* message when status is FS_IMG_ERROR, else "" */
 } fs_image_rec;
 
-/* Face flags. */
-enum {
-    FS_FACE_FALLBACK = 1u << 0, /* found by a fallback detection pass */
-    FS_FACE_TILED = 1u << 1     /* found by the small-face tiling pass */
-};
-
 /* A face record.  Coordinates are in upright-photo pixels. */
 typedef struct fs_face_rec {
     uint64_t id;
     uint64_t image_id;
     float box[4];          /* x, y, width, height */
     float score;           /* detector confidence */
-    uint32_t flags;        /* FS_FACE_* */
+    uint32_t flags;        /* the engine's FS_FACE_* flags (facesearch/face.h) */
     float face_size;       /* quality: inter-ocular-based face size, px */
     float sharpness;       /* quality: variance of the Laplacian on the face chip */
     float landmarks[FS_LANDMARKS][2];
@@ -166,9 +162,9 @@ int fs_db_get_face(fs_db_snap *snap, uint64_t id, fs_face_rec *out,
 int fs_db_get_vector(fs_db_snap *snap, uint64_t id, const void **vec,
                      fs_error *err);
 
-/* Calls cb for every photo in id order; cb returns 0 to go on, non-zero to
- * stop (that value is returned).  Errors: FS_EDB. */
-int fs_db_foreach_image(fs_db_snap *snap,
+/* Calls cb for every photo with id >= from_id, in id order; cb returns 0 to
+ * go on, non-zero to stop (that value is returned).  Errors: FS_EDB. */
+int fs_db_foreach_image(fs_db_snap *snap, uint64_t from_id,
                         int (*cb)(void *ctx, const fs_image_rec *img),
                         void *ctx, fs_error *err);
 

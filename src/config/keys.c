@@ -9,6 +9,8 @@ static const fs_config_key keys[] = {
     /* name, type, default, min, max, choices, doc */
     {"paths.models", FS_CFG_STRING, "models", 0, 0, NULL,
      "directory holding the model weights (make models)"},
+    {"paths.db", FS_CFG_STRING, "index", 0, 0, NULL,
+     "database directory (faces.mdb, faces.faiss)"},
     {"decode.max_pixels", FS_CFG_INT, "100000000", 1, 1e12, NULL,
      "refuse photos with more pixels than this, before decoding"},
     {"decode.max_file_bytes", FS_CFG_INT, "268435456", 1, 1e12, NULL,
@@ -17,6 +19,10 @@ static const fs_config_key keys[] = {
      "rotate photos upright according to their EXIF orientation"},
     {"run.threads", FS_CFG_INT, "0", 0, 1024, NULL,
      "worker threads; 0 = all cores"},
+    {"ingest.batch_photos", FS_CFG_INT, "256", 1, 1000000, NULL,
+     "commit to the database after this many photos ..."},
+    {"ingest.batch_seconds", FS_CFG_REAL, "2", 0.01, 3600, NULL,
+     "... or after this many seconds, whichever comes first"},
 };
 
 int fs_config_key_count(void)

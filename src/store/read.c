@@ -223,11 +223,11 @@ static int visit_vector(fs_db_snap *s, uint64_t id, const MDB_val *v, const void
     return vv->cb(vv->ctx, id, (const float *)(void *)s->strbuf);
 }
 
-int fs_db_foreach_image(fs_db_snap *s, int (*cb)(void *ctx, const fs_image_rec *img),
-                        void *ctx, fs_error *err)
+int fs_db_foreach_image(fs_db_snap *s, uint64_t from_id,
+                        int (*cb)(void *ctx, const fs_image_rec *img), void *ctx, fs_error *err)
 {
     image_visit iv = {cb, ctx};
-    return walk(s, s->db->images, 0, visit_image, &iv, err);
+    return walk(s, s->db->images, from_id, visit_image, &iv, err);
 }
 
 int fs_db_foreach_face(fs_db_snap *s, uint64_t from_id,
