@@ -14,13 +14,16 @@ PREFIX   ?= /usr/local
 ARCH     ?= -march=native
 CC       ?= gcc
 
-FAISS_VERSION := 1.7.3
-FAISS_C_LIB   := $(DEPS_DIR)/faiss-$(FAISS_VERSION)-capi/libfaiss_c.a
+# tools/deps.sh writes deps.mk: which FAISS build to link (AVX2 where the CPU
+# has it, else Debian's).  Make remakes it first when it is missing.
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+-include $(DEPS_DIR)/deps.mk
+endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(ARCH) $(WARN) -fopenmp -Iinclude -MMD -MP $(CFLAGS) $(SAN)
-LDLIBS   := $(FAISS_C_LIB) -lfaiss -lopenblas -llmdb -lturbojpeg -lpng -lz -lgomp -lstdc++ -lm -lpthread
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFS_FAISS_BUILD='"$(FAISS_FLAVOUR)"' $(ARCH) $(WARN) -fopenmp -Iinclude -MMD -MP $(CFLAGS) $(SAN)
+LDLIBS    = $(FAISS_LIBS) -lopenblas -llmdb -lturbojpeg -lpng -lz -lgomp -lstdc++ -lm -lpthread
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 BIN_SRC  := $(sort $(wildcard tools/*.c))
@@ -39,6 +42,9 @@ TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 .PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps
 
 all: check-deps $(BIN)
+
+$(DEPS_DIR)/deps.mk:
+	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh
 
 # Fast when everything is present; installs/builds only what is missing.
 check-deps:
