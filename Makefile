@@ -28,6 +28,10 @@ LDLIBS    = $(FAISS_LIBS) -lopenblas -llmdb -lturbojpeg -lpng -lz -lgomp -lstdc+
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 BIN_SRC  := $(sort $(wildcard tools/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
+# Benchmarks: each tests/bench/<name>.c with a main() becomes build/bench/<name>;
+# files without one (helpers) are linked into all of them.
+BENCH_MAINS := $(shell grep -l '^int main' tests/bench/*.c 2>/dev/null)
+BENCH_HELP  := $(filter-out $(BENCH_MAINS),$(wildcard tests/bench/*.c))
 
 # Object dirs per flavour so plain and sanitizer builds can coexist.
 OBJ_DIR  ?= $(BUILD)/obj
@@ -73,6 +77,12 @@ $(BIN): $(BIN_OBJ) $(LIB)
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
 
+BENCH_BINS := $(BENCH_MAINS:tests/bench/%.c=$(BUILD)/bench/%)
+BENCH_HOBJ := $(BENCH_HELP:%.c=$(OBJ_DIR)/%.o)
+$(BUILD)/bench/%: $(OBJ_DIR)/tests/bench/%.o $(BENCH_HOBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_HOBJ) $(LIB) $(LDLIBS)
+
 demo: all models
 	@BIN=$(BIN) MODELS=$(MODELS) tools/demo.sh
 
@@ -102,4 +112,4 @@ clean:
 distclean:
 	rm -rf $(BUILD) $(MODELS)
 
--include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_HOBJ:.o=.d)
