@@ -31,6 +31,11 @@ const char *fs_test_shared_dir(void);
 const char *fs_test_bin(void);
 const char *fs_test_tmpdir(void);
 
+/* Runs a shell command line; captures up to cap-1 bytes of its stdout (add
+ * 2>&1 to the command for stderr) into out, NUL-terminated.  Returns the
+ * exit status, or -1 if it could not run or died of a signal. */
+int fs_test_sh(const char *cmd, char *out, size_t cap);
+
 #define TEST(name)                                                        \
     static void test_##name(void);                                        \
     __attribute__((constructor)) static void register_##name(void)        \

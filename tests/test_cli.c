@@ -1,22 +1,14 @@
 /* The command-line front door: help, version, exit codes. */
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include "harness.h"
 
-/* Runs `facesearch ARGS` through the shell; returns the exit status and
- * captures up to cap-1 bytes of stdout+stderr into out. */
+/* Runs `facesearch ARGS` capturing stdout+stderr; returns the exit status. */
 static int run(const char *args, char *out, size_t cap)
 {
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s %s 2>&1", fs_test_bin(), args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return fs_test_sh(cmd, out, cap);
 }
 
 TEST(cli_version_and_help)

@@ -61,6 +61,7 @@ int cmd_info(int argc, char **argv)
     fs_decode_opts dopts = {
         .apply_orientation = fs_config_bool(cfg, "decode.apply_orientation"),
         .max_pixels = (uint64_t)fs_config_int(cfg, "decode.max_pixels"),
+        .max_file_bytes = (size_t)fs_config_int(cfg, "decode.max_file_bytes"),
     };
     int worst = EXIT_OK;
     for (int i = optind; i < argc; i++) {

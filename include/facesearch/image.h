@@ -12,6 +12,32 @@
  * data (including libjpeg's recoverable "corrupt data" warnings, which would
  * otherwise yield a silently grey-padded image), a pixel count over the
  * limit — is returned as a status with a one-line message; nothing aborts.
+ * Status mapping:
+ *   FS_EFORMAT   not a JPEG or PNG (the message names a recognised other
+ *                format such as GIF, WebP or HEIC), or a JPEG/PNG feature
+ *                the libraries do not support (e.g. 12-bit JPEG)
+ *   FS_ECORRUPT  truncated or damaged data, a zero-size image
+ *   FS_ELIMIT    width*height over max_pixels, a side over FS_IMAGE_MAX_SIDE,
+ *                a file over max_file_bytes
+ * Two harmless libjpeg warnings are tolerated because browsers show such
+ * files intact: junk bytes after the last scan ("extraneous bytes before
+ * marker 0xd9", only when it is the first warning, i.e. every pixel decoded
+ * cleanly) and an unknown JFIF major version or Adobe transform code in the
+ * header (decoded exactly as libjpeg's fallback would).
+ *
+ * CMYK/YCCK JPEGs are converted the way libjpeg-turbo's own tools and the
+ * browsers do: the samples are taken to be Adobe-inverted (255 = no ink) —
+ * Photoshop writes them so, and files without an Adobe marker are treated
+ * the same, as Chrome, Firefox and Pillow do — and
+ *     R = round(C * K / 255),  G = round(M * K / 255),  B = round(Y * K / 255)
+ * on the decoded sample values.  No ICC colour management is done.
+ *
+ * PNG: 16-bit samples are scaled to 8 bits with rounding (v * 255 / 65535),
+ * palette and low-bit-depth gray are expanded, alpha (including tRNS) is
+ * dropped without compositing, and no gamma correction is applied.  The
+ * orientation of a PNG comes from its eXIf chunk when it precedes IDAT.
+ *
+ * All functions are reentrant and thread-safe (no global state).
  */
 #ifndef FACESEARCH_IMAGE_H
 #define FACESEARCH_IMAGE_H
@@ -29,6 +55,11 @@ typedef enum fs_format {
 
 /* Default refusal threshold for decompression bombs: 100 megapixels. */
 #define FS_DEFAULT_MAX_PIXELS 100000000ULL
+/* Default largest photo file fs_image_decode_file reads: 256 MiB. */
+#define FS_DEFAULT_MAX_FILE_BYTES (256u << 20)
+/* Largest width or height accepted from any format (JPEG's own limit in
+ * libjpeg-turbo is 65500); keeps every row and index computation in int. */
+#define FS_IMAGE_MAX_SIDE 65535
 
 /* A packed RGB8 image, row-major, 3 bytes per pixel, no row padding.
  * `data` is malloc'ed and owned by the struct; release with fs_image_free. */
@@ -43,16 +74,25 @@ typedef struct fs_image_info {
     int width, height;   /* stored dimensions, before orientation */
     int orientation;     /* EXIF orientation 1..8 (1 when absent or invalid) */
     int components;      /* 1 gray, 3 colour, 4 CMYK/YCCK (JPEG); PNG: 1..4 */
-    int progressive;     /* JPEG: 1 if progressive */
+    int progressive;     /* JPEG: 1 if progressive; PNG: 1 if interlaced */
     int bit_depth;       /* PNG: 1..16; JPEG: 8 */
     const char *colorspace; /* static string: "ycbcr", "gray", "rgb", "cmyk",
                                "ycck", "palette", "gray+alpha", "rgba" */
+    /* Decode only: the DCT scale factor used (JPEG; 1/1 for full size and
+     * for PNG).  Decoded size = ceil(stored size * scale_num / scale_denom),
+     * then swapped for orientations 5..8 when orientation was applied. */
+    int scale_num, scale_denom;
 } fs_image_info;
 
 typedef struct fs_decode_opts {
     /* DCT-domain downscaling (JPEG only): decode at the smallest libjpeg-turbo
-     * scale factor whose output (after orientation) is still at least
-     * min_width x min_height.  0,0 = full size (bit-exact default). */
+     * scale factor (1/1, 7/8, 3/4, 5/8, 1/2, 3/8, 1/4, 1/8) whose output, in
+     * the orientation it is returned in, is still at least min_width x
+     * min_height.  0,0 = full size (bit-exact default); a single 0 leaves
+     * that axis unconstrained.  An image already smaller decodes at 1/1.
+     * Speed: libjpeg-turbo has SIMD IDCTs for 1/1, 1/2, 1/4 and 1/8 only;
+     * on a 1920x1280 photo 7/8 took 10 ms against 4 ms for 1/1 and 3/8
+     * 3.5 ms against 3 ms for 1/2, so ask for sizes that land on those. */
     int min_width, min_height;
     /* Apply the EXIF orientation (rotate/flip) so the image is upright.
      * Off by default to match the reference pipeline, which ignores EXIF. */
@@ -60,6 +100,9 @@ typedef struct fs_decode_opts {
     /* Refuse images whose stored width*height exceeds this, before any
      * pixel buffer is allocated.  0 means FS_DEFAULT_MAX_PIXELS. */
     uint64_t max_pixels;
+    /* fs_image_decode_file only: refuse larger files without reading them.
+     * 0 means FS_DEFAULT_MAX_FILE_BYTES. */
+    size_t max_file_bytes;
 } fs_decode_opts;
 
 /* Detects the format from the first bytes.  Never fails. */
@@ -121,20 +164,28 @@ int fs_image_encode_jpeg(const fs_image *img, int quality, uint8_t **jpeg,
  * extended with zeros at the right/bottom to pad_w x pad_h (pass pad_w = src_w,
  * pad_h = src_h for no padding).  This is how the detector's bottom/right zero
  * padding to a square is done without materialising the padded image.
+ * src_stride must be >= src_w * channels; src_w or src_h may be 0 (all
+ * padding).  Arithmetic is float32 in TF's order (see src/image/resize_tf.c),
+ * so results are deterministic to the bit.
+ * Returns FS_OK, FS_EUSAGE for inconsistent sizes, FS_ENOMEM (it allocates
+ * O(dst_w + dst_h) of scratch).
  */
-void fs_resize_tf_u8(const uint8_t *src, int src_w, int src_h, int src_stride,
+int fs_resize_tf_u8(const uint8_t *src, int src_w, int src_h, int src_stride,
+                    int pad_w, int pad_h, int channels,
+                    float *dst, int dst_w, int dst_h);
+int fs_resize_tf_f32(const float *src, int src_w, int src_h, int src_stride,
                      int pad_w, int pad_h, int channels,
                      float *dst, int dst_w, int dst_h);
-void fs_resize_tf_f32(const float *src, int src_w, int src_h, int src_stride,
-                      int pad_w, int pad_h, int channels,
-                      float *dst, int dst_w, int dst_h);
 
 /*
  * Affine warp with bilinear sampling: dst(x, y) = src(M * (x, y, 1)) where
  * M = {a, b, c, d, e, f} maps destination pixel coordinates to source pixel
  * coordinates: sx = a*x + b*y + c, sy = d*x + e*y + f (pixel centres at
  * integer coordinates).  Samples outside the source read `border` (per
- * channel, may be NULL for 0).  dst is dst_w x dst_h x 3 float, HWC.
+ * channel, may be NULL for 0): a neighbour outside the image contributes
+ * the border value with its bilinear weight.  dst is dst_w x dst_h x 3 float,
+ * HWC.  The lerp order is the same as fs_resize_tf_u8's (top, bottom, then
+ * vertical), in float32, coordinates in double.
  */
 void fs_warp_affine_u8(const fs_image *src, const double m[6],
                        float *dst, int dst_w, int dst_h, const float border[3]);
@@ -144,8 +195,10 @@ void fs_warp_affine_u8(const fs_image *src, const double m[6],
 int fs_affine_invert(const double m[6], double inv[6]);
 
 /* Resizes an RGB8 image to w x h with an area-averaging (box) filter for
- * downscaling and bilinear for upscaling, into a new image *out; for
- * thumbnails and previews, not for network inputs.  Errors: FS_EUSAGE, FS_ENOMEM. */
+ * downscaling and bilinear (pixel-centre aligned) for upscaling, per axis,
+ * into a new image *out; for thumbnails and previews, not for network
+ * inputs.  Errors: FS_EUSAGE (empty source, non-positive or over
+ * FS_IMAGE_MAX_SIDE target), FS_ENOMEM. */
 int fs_image_resize(const fs_image *img, int w, int h, fs_image *out,
                     fs_error *err);
 

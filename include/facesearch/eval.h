@@ -1,0 +1,79 @@
+/*
+ * facesearch/eval.h — accuracy measures for verification, identification and
+ * clustering, as used by `facesearch eval` and the benchmarks.
+ *
+ * Conventions: distances, lower = more similar; a pair is declared "same"
+ * when its distance is < threshold.  A pair whose distance is NaN (no face
+ * found in one of the photos) is always wrong: it is neither accepted as
+ * same nor may it be counted right as different.
+ */
+#ifndef FACESEARCH_EVAL_H
+#define FACESEARCH_EVAL_H
+
+#include <stddef.h>
+
+/* ---- verification (pairs) ---------------------------------------------- */
+
+/* Accuracy at threshold t of n pairs (dist[i], same[i] in {0,1}); NaN
+ * distances count as errors. */
+double fs_eval_accuracy(const float *dist, const int *same, size_t n, float t);
+
+/* The threshold maximising accuracy on these pairs (mid-point between the
+ * two sorted distances where accuracy peaks).  Returns it; *acc gets the
+ * accuracy there (may be NULL). */
+float fs_eval_best_threshold(const float *dist, const int *same, size_t n, double *acc);
+
+/* Result of k-fold verification. */
+typedef struct fs_kfold {
+    double accuracy;     /* mean over folds, 0..1 */
+    double std;          /* standard deviation over folds (population, as the
+                            LFW protocol reports) */
+    double threshold;    /* mean of the per-fold thresholds */
+    int folds;
+} fs_kfold;
+
+/* LFW protocol: pairs split in file order into `folds` contiguous folds; for
+ * each fold the threshold is chosen on the other folds and accuracy measured
+ * on it.  Returns 0, or -1 when n < folds. */
+int fs_eval_kfold(const float *dist, const int *same, size_t n, int folds, fs_kfold *out);
+
+/* True accept rate at a false accept rate: the largest threshold under which
+ * at most far * negatives different-person pairs are accepted, and the share
+ * of same-person pairs accepted there.  *thr (may be NULL) gets it.  NaN
+ * pairs are never accepted. */
+double fs_eval_tar_at_far(const float *dist, const int *same, size_t n, double far,
+                          float *thr);
+
+/* ---- identification (gallery / probes) -------------------------------- */
+
+/* Open-set identification.  For each probe: the ranked gallery identities of
+ * its best matches (rank_ids[p * ranks + r], -1 padding), the distance of its
+ * best match (best_dist[p]), and its true identity (truth[p]; -1 when the
+ * identity is absent from the gallery: a non-mated probe). */
+typedef struct fs_ident_result {
+    double rank1, rank5;        /* share of mated probes with the truth in the top 1/5 */
+    double tpir_at_fpir;        /* share of mated probes identified at rank 1 with a
+                                   best distance under the threshold that lets
+                                   through `fpir` of the non-mated probes */
+    float threshold;            /* that threshold */
+    size_t mated, nonmated;
+} fs_ident_result;
+
+void fs_eval_ident(const int *rank_ids, int ranks, const float *best_dist,
+                   const int *truth, size_t probes, double fpir, fs_ident_result *out);
+
+/* ---- clustering --------------------------------------------------------- */
+
+/* Pairwise precision/recall/F1 of a clustering against labels: over all
+ * pairs of items, a pair is predicted together when cluster[i] == cluster[j]
+ * and truly together when label[i] == label[j].  Counted through the
+ * contingency table, O(n log n).  Cluster or label -1 = a singleton. */
+typedef struct fs_pairwise {
+    double precision, recall, f1;
+    size_t clusters, identities;  /* distinct non-singleton-counted groups: all
+                                     clusters incl. singletons, all labels */
+} fs_pairwise;
+
+int fs_eval_pairwise(const int *cluster, const int *label, size_t n, fs_pairwise *out);
+
+#endif
