@@ -25,6 +25,10 @@ LDLIBS   := $(FAISS_C_LIB) -lfaiss -lopenblas -llmdb -lturbojpeg -lpng -lz -lgom
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 BIN_SRC  := $(sort $(wildcard tools/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
+# Benchmarks: each tests/bench/<name>.c with a main() becomes build/bench/<name>;
+# files without one (helpers) are linked into all of them.
+BENCH_MAINS := $(shell grep -l '^int main' tests/bench/*.c 2>/dev/null)
+BENCH_HELP  := $(filter-out $(BENCH_MAINS),$(wildcard tests/bench/*.c))
 
 # Object dirs per flavour so plain and sanitizer builds can coexist.
 OBJ_DIR  ?= $(BUILD)/obj
@@ -67,6 +71,17 @@ $(BIN): $(BIN_OBJ) $(LIB)
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
 
+BENCH_BINS := $(BENCH_MAINS:tests/bench/%.c=$(BUILD)/bench/%)
+BENCH_HOBJ := $(BENCH_HELP:%.c=$(OBJ_DIR)/%.o)
+$(BUILD)/bench/%: $(OBJ_DIR)/tests/bench/%.o $(BENCH_HOBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_HOBJ) $(LIB) $(LDLIBS)
+
+# Benchmarks print their figures; tools/bench.sh runs them in order and says
+# which need ../shared (skipped when absent).  BENCH=name runs one.
+bench: check-deps models $(BIN) $(BENCH_BINS)
+	@BIN=$(BIN) BUILD=$(BUILD) MODELS=$(MODELS) tools/bench.sh $(BENCH)
+
 demo: all models
 	@BIN=$(BIN) MODELS=$(MODELS) tools/demo.sh
 
@@ -80,7 +95,7 @@ test-asan: check-deps models
 	  TEST_BIN=$(BUILD)/asan/run-tests \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  CFLAGS="-O1 -g" $(BUILD)/asan/facesearch $(BUILD)/asan/run-tests
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	FS_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp \
 	  FS_TEST_BIN=$(BUILD)/asan/facesearch FS_TEST_MODELS=$(MODELS) $(BUILD)/asan/run-tests $(T)
 
@@ -96,4 +111,4 @@ clean:
 distclean:
 	rm -rf $(BUILD) $(MODELS)
 
--include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_HOBJ:.o=.d)
