@@ -40,6 +40,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ_DIR)/%.o)
 BIN_OBJ  := $(BIN_SRC:%.c=$(OBJ_DIR)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 
+.SECONDARY:
 .PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps
 
 all: check-deps $(BIN)
