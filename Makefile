@@ -43,6 +43,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ_DIR)/%.o)
 BIN_OBJ  := $(BIN_SRC:%.c=$(OBJ_DIR)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 
+.SECONDARY:
 .PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps
 
 all: check-deps $(BIN)
@@ -83,6 +84,11 @@ $(BUILD)/bench/%: $(OBJ_DIR)/tests/bench/%.o $(BENCH_HOBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_HOBJ) $(LIB) $(LDLIBS)
 
+# Benchmarks print their figures; tools/bench.sh runs them in order and says
+# which need ../shared (skipped when absent).  BENCH=name runs one.
+bench: check-deps models $(BIN) $(BENCH_BINS)
+	@BIN=$(BIN) BUILD=$(BUILD) MODELS=$(MODELS) tools/bench.sh $(BENCH)
+
 demo: all models
 	@BIN=$(BIN) MODELS=$(MODELS) tools/demo.sh
 
@@ -96,7 +102,7 @@ test-asan: check-deps models
 	  TEST_BIN=$(BUILD)/asan/run-tests \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  CFLAGS="-O1 -g" $(BUILD)/asan/facesearch $(BUILD)/asan/run-tests
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	FS_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp \
 	  FS_TEST_BIN=$(BUILD)/asan/facesearch FS_TEST_MODELS=$(MODELS) $(BUILD)/asan/run-tests $(T)
 

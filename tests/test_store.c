@@ -12,13 +12,14 @@
 
 static const fs_db_model model = {"test-model/v1", "sha256:abc", DIM};
 
-/* A database directory under the run's scratch dir (a fresh string each
- * call, freed at exit with the process). */
+/* A database directory under the run's scratch dir; the string stays valid
+ * for the next 15 calls. */
 static const char *fresh_dir(const char *name)
 {
-    char *dir = malloc(512);
-    if (dir)
-        snprintf(dir, 512, "%s/%s", fs_test_tmpdir(), name);
+    static char dirs[16][512];
+    static int next;
+    char *dir = dirs[next++ % 16];
+    snprintf(dir, 512, "%s/%s", fs_test_tmpdir(), name);
     return dir;
 }
 

@@ -8,7 +8,9 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "face_cli.h"
 #include "facesearch/ingest.h"
+#include "store_cli.h"
 
 static void help(void)
 {
@@ -35,11 +37,11 @@ static void help(void)
            "  --hidden            include hidden files and folders\n"
            "  --all-files         in folders, try every file, not only .jpg/.jpeg/.png\n"
            "  --follow-symlinks   enter symlinked folders (loops are detected)\n"
-           "  --detector NAME     ssd (default) or tiny\n"
            "  --quiet             no progress line and no summary\n"
            "  --json              print the final summary as one JSON object\n"
-           "  --config FILE       settings (see configs/default.conf)\n"
-           "\n"
+           "  --config FILE       settings (see configs/default.conf)\n");
+    face_cli_help_options(stdout);
+    printf("\n"
            "Exit: 0 the run completed (even if some photos were bad), 1 usage,\n"
            "2 interrupted or unusable input/database, 3 internal error.\n");
 }
@@ -125,17 +127,15 @@ int cmd_ingest(int argc, char **argv)
         {"help", no_argument, 0, 'h'},
         {"db", required_argument, 0, 'd'},
         {"manifest", required_argument, 0, 'm'},
-        {"threads", required_argument, 0, 't'},
         {"verify-hash", no_argument, 0, 'V'},
         {"retry-errors", no_argument, 0, 'R'},
         {"prune", no_argument, 0, 'P'},
         {"hidden", no_argument, 0, 'H'},
         {"all-files", no_argument, 0, 'A'},
         {"follow-symlinks", no_argument, 0, 'L'},
-        {"detector", required_argument, 0, 'D'},
         {"quiet", no_argument, 0, 'q'},
         {"json", no_argument, 0, 'j'},
-        {"config", required_argument, 0, 'C'},
+        FACE_CLI_LONG_OPTIONS,
         {0, 0, 0, 0},
     };
     int rc;
@@ -152,18 +152,18 @@ int cmd_ingest(int argc, char **argv)
         case 'h': help(); fs_config_destroy(cfg); return EXIT_OK;
         case 'd': rc = cli_config_set(cfg, "paths.db", optarg, "--db"); break;
         case 'm': o.manifest = optarg; break;
-        case 't': rc = cli_config_set(cfg, "run.threads", optarg, "--threads"); break;
         case 'V': o.verify_hash = 1; break;
         case 'R': o.retry_errors = 1; break;
         case 'P': o.prune = 1; break;
         case 'H': o.scan.include_hidden = 1; break;
         case 'A': o.scan.all_files = 1; break;
         case 'L': o.scan.follow_links = 1; break;
-        case 'D': rc = cli_config_set(cfg, "detect.detector", optarg, "--detector"); break;
         case 'q': quiet = 1; break;
         case 'j': json = 1; break;
-        case 'C': break;
-        default: rc = cli_usage_error("ingest", "invalid option");
+        default:
+            rc = face_cli_option(cfg, c, optarg);
+            if (rc == -1)
+                rc = cli_usage_error("ingest", "invalid option");
         }
         if (rc) {
             fs_config_destroy(cfg);
@@ -181,8 +181,6 @@ int cmd_ingest(int argc, char **argv)
     o.batch_photos = (int)fs_config_int(cfg, "ingest.batch_photos");
     o.batch_seconds = fs_config_real(cfg, "ingest.batch_seconds");
     o.max_file_bytes = (uint64_t)fs_config_int(cfg, "decode.max_file_bytes");
-    o.decode.max_pixels = (uint64_t)fs_config_int(cfg, "decode.max_pixels");
-    o.decode.apply_orientation = fs_config_bool(cfg, "decode.apply_orientation");
     progress_ctx pc = {isatty(2), quiet};
     o.progress = on_progress;
     o.progress_ctx = &pc;
@@ -190,17 +188,20 @@ int cmd_ingest(int argc, char **argv)
     o.stop = &stop_flag;
 
     fs_error e = {0};
-    fs_engine *engine = NULL;
+    face_cli fc;
     fs_db *db = NULL;
     const char *dbdir = fs_config_str(cfg, "paths.db");
-    if ((rc = cli_engine_open(cfg, &engine, &e)) == FS_OK) {
-        fs_db_model model;
-        cli_engine_db_model(engine, &model);
-        fs_db_options dbo = {FS_DB_CREATE, &model, 0};
-        rc = fs_db_open(dbdir, &dbo, &db, &e);
+    if ((rc = face_cli_start(&fc, cfg)) != EXIT_OK) {
+        fs_config_destroy(cfg);
+        return rc;
     }
-    if (rc != FS_OK) {
-        fs_engine_destroy(engine);
+    o.decode = fc.dopts;
+    fs_db_model model;
+    char model_buf[2048];
+    store_cli_model(fc.engine, &model, model_buf, sizeof model_buf);
+    fs_db_options dbo = {FS_DB_CREATE, &model, 0};
+    if (fs_db_open(dbdir, &dbo, &db, &e) != FS_OK) {
+        face_cli_end(&fc);
         fs_config_destroy(cfg);
         return cli_fail(&e);
     }
@@ -211,11 +212,11 @@ int cmd_ingest(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     fs_ingest_stats st;
-    rc = fs_ingest_run(db, engine, &o, &st, &e);
+    rc = fs_ingest_run(db, fc.engine, &o, &st, &e);
     if (!quiet || json)
         print_summary(&st, dbdir, json, rc);
     fs_db_close(db);
-    fs_engine_destroy(engine);
+    face_cli_end(&fc);
     fs_config_destroy(cfg);
     return rc == FS_OK ? EXIT_OK : cli_fail(&e);
 }

@@ -13,6 +13,11 @@
 /* Only implemented commands are listed. */
 static const fs_command commands[] = {
     {"info", cmd_info, "show format, size, orientation and decode time of photos"},
+    {"detect", cmd_detect, "find faces: boxes, scores, 68 landmarks"},
+    {"embed", cmd_embed, "128-D face descriptors of the faces in photos"},
+    {"verify", cmd_verify, "are the faces in two photos the same person?"},
+    {"ingest", cmd_ingest, "find and store every face of a photo archive (incremental)"},
+    {"stats", cmd_stats, "what a database holds: photos, faces, errors, model"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

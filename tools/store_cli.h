@@ -11,7 +11,7 @@
 /* Fills *m for engine e.  Only what changes descriptors counts: the
  * recognition weights (by checksum) and how faces are cropped for them —
  * not the detector, so `ingest --detector tiny` can add to an SSD-built
- * database.  id and checksum text live in buf (cap >= 512). */
+ * database.  id and checksum text live in buf (cap >= 1024). */
 void store_cli_model(const fs_engine *e, fs_db_model *m, char *buf, size_t cap);
 
 #endif

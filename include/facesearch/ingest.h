@@ -28,6 +28,8 @@
 #include "facesearch/scan.h"
 #include "facesearch/store.h"
 
+struct fs_ingest_stats;
+
 typedef struct fs_ingest_opts {
     /* Sources: either roots (files/directories) or a manifest ("-" = stdin). */
     char *const *roots;

@@ -183,7 +183,7 @@ int fs_db_foreach_vector(fs_db_snap *snap, uint64_t from_id,
 typedef struct fs_db_stats {
     uint32_t schema;
     char model_id[128];
-    char model_checksum[256];
+    char model_checksum[1024];
     int dim;
     uint64_t images;          /* photo records, whatever their status */
     uint64_t images_ok;

@@ -181,15 +181,18 @@ static result *process(run *r, worker_ctx *wc, work *wk)
         if (!(f->flags & FS_FACE_DESCRIPTOR) || (f->flags & FS_FACE_EMPTY_CROP))
             continue;
         fs_face_rec *fr = &res->faces[kept];
-        fr->box[0] = f->x;
-        fr->box[1] = f->y;
-        fr->box[2] = f->w;
-        fr->box[3] = f->h;
+        fr->box[0] = (float)f->x;
+        fr->box[1] = (float)f->y;
+        fr->box[2] = (float)f->w;
+        fr->box[3] = (float)f->h;
         fr->score = f->score;
         fr->flags = (uint32_t)f->flags;
-        fr->face_size = (f->w + f->h) / 2;
+        fr->face_size = (float)(f->w + f->h) / 2;
         fr->sharpness = fs_face_sharpness(&img, fr->box);
-        memcpy(fr->landmarks, f->landmarks, sizeof fr->landmarks);
+        for (int l = 0; l < FS_LANDMARKS; l++) {
+            fr->landmarks[l][0] = (float)f->landmarks[l][0];
+            fr->landmarks[l][1] = (float)f->landmarks[l][1];
+        }
         memcpy(res->vecs + (size_t)kept * dim, f->descriptor, sizeof(float) * (size_t)dim);
         kept++;
     }

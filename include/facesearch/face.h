@@ -1,0 +1,190 @@
+/*
+ * facesearch/face.h — the face engine: photo -> faces, each with a box, a
+ * detection score, 68 landmarks and a 128-D descriptor.
+ *
+ * The networks are those of @vladmandic/face-api 1.7.15 (fetched by `make
+ * models`), run on the runtime of facesearch/nn.h and reproducing the
+ * reference numerically, including its crop, padding and resize conventions
+ * (../shared/golden/README.md):
+ *
+ *   detection   SSD MobileNet v1 (default; 512x512 input, anchors read from
+ *               the weights, face-api's NMS) or the package's TinyFaceDetector
+ *               (tiny YOLOv2 with separable convs, input side a multiple of 32)
+ *   landmarks   the 68-point net on the detection box's crop (112x112)
+ *   descriptor  the dlib-style ResNet on the landmark-derived crop (150x150);
+ *               not L2-normalised; compare with euclidean distance
+ *
+ * Threading model (the ingest stage): one fs_engine, created once, is shared
+ * read-only by all threads; each thread creates its own fs_worker (which owns
+ * every buffer a photo needs, so processing a photo allocates nothing beyond
+ * a grow-only crop buffer) and calls fs_worker_faces.  The engine does not
+ * set OpenBLAS's thread count: inside an OpenMP parallel region the OpenMP
+ * build of OpenBLAS runs single-threaded; a single-photo caller may let it use
+ * several threads.
+ */
+#ifndef FACESEARCH_FACE_H
+#define FACESEARCH_FACE_H
+
+#include "facesearch/common.h"
+#include "facesearch/image.h"
+
+#define FS_LANDMARKS 68
+#define FS_DESCRIPTOR_DIM 128
+#define FS_MAX_FACES 1000  /* upper bound of fs_engine_opts.max_faces */
+
+typedef enum fs_detector_kind {
+    FS_DETECTOR_SSD = 0,  /* SSD MobileNet v1, the reference detector */
+    FS_DETECTOR_TINY      /* TinyFaceDetector: faster, less accurate */
+} fs_detector_kind;
+
+/* Engine options; initialise with fs_engine_opts_init, then adjust. */
+typedef struct fs_engine_opts {
+    fs_detector_kind detector;
+    float min_score;   /* keep detections scoring strictly above this (0.5) */
+    int max_faces;     /* at most this many faces per photo (100; up to
+                          FS_MAX_FACES) */
+    int input_size;    /* detector input side in pixels; 0 = the detector's
+                          default (SSD: 512, the only size supported so far;
+                          tiny: 416, any multiple of 32 from 64 to 1024) */
+} fs_engine_opts;
+
+/* Fills o with the reference defaults (SSD, 0.5, 100, 0). */
+void fs_engine_opts_init(fs_engine_opts *o);
+
+/* Parses a detector name ("ssd" or "tiny").  Returns FS_OK or FS_EUSAGE. */
+int fs_detector_parse(const char *name, fs_detector_kind *kind, fs_error *err);
+
+/* Name of a detector kind ("ssd", "tiny"). */
+const char *fs_detector_name(fs_detector_kind kind);
+
+/* An integer pixel rectangle. */
+typedef struct fs_rect {
+    int x, y, w, h;
+} fs_rect;
+
+/* fs_face.flags */
+enum {
+    FS_FACE_LANDMARKS = 1,    /* landmarks and landmark_crop are set */
+    FS_FACE_DESCRIPTOR = 2,   /* descriptor and descriptor_crop are set */
+    FS_FACE_EMPTY_CROP = 4,   /* the descriptor crop fell outside the photo: the
+                                 descriptor is all zeros (as in the reference) */
+    FS_FACE_FALLBACK = 8      /* found by a fallback pass, not the main detector
+                                 run (reserved for the tight-crop fallback) */
+};
+
+/* One face.  Coordinates are image pixels of the decoded photo, x right,
+ * y down, with (0,0) the top-left corner of the top-left pixel.  They are
+ * double because the integer crops of the later stages are floors of them,
+ * computed (as in the reference) in double precision. */
+typedef struct fs_face {
+    double x, y, w, h;  /* detection box (the reference's float box; may extend
+                           past the photo's bottom/right edge slightly) */
+    float score;        /* detection confidence, 0..1 */
+    int flags;          /* FS_FACE_* */
+    fs_rect landmark_crop;    /* the crop fed to the landmark net */
+    fs_rect descriptor_crop;  /* the crop fed to the recognition net */
+    double landmarks[FS_LANDMARKS][2]; /* iBUG-68 points (x, y) */
+    float descriptor[FS_DESCRIPTOR_DIM];
+} fs_face;
+
+/* What fs_worker_faces computes (bit mask). */
+enum {
+    FS_STAGE_DETECT = 1,
+    FS_STAGE_LANDMARKS = 2,   /* implies DETECT */
+    FS_STAGE_DESCRIPTOR = 4,  /* implies LANDMARKS */
+    FS_STAGE_ALL = 7
+};
+
+typedef struct fs_engine fs_engine;
+typedef struct fs_worker fs_worker;
+
+/*
+ * Loads the detector chosen in opts (NULL: defaults), the landmark net and
+ * the recognition net from models_dir and builds their plans.  Every weight
+ * tensor is checked by name and shape.  The engine is immutable afterwards.
+ * Errors: FS_EMODEL (missing, truncated or mismatched weight file, named),
+ * FS_EUSAGE (bad option), FS_ENOMEM.
+ */
+int fs_engine_create(const char *models_dir, const fs_engine_opts *opts,
+                     fs_engine **out, fs_error *err);
+
+/* Frees the engine; all its workers must have been destroyed.  NULL is a
+ * no-op. */
+void fs_engine_destroy(fs_engine *e);
+
+/* The options the engine was created with. */
+const fs_engine_opts *fs_engine_options(const fs_engine *e);
+
+/* A stable identifier of the models in use, e.g.
+ * "face-api-1.7.15/ssd_mobilenetv1+face_landmark_68+face_recognition". */
+const char *fs_engine_model_id(const fs_engine *e);
+
+/* Weight files in use: returns how many; for 0 <= i < count, *file gets the
+ * file name and *sha256 its checksum as 64 hex digits (owned by e). */
+int fs_engine_weight_files(const fs_engine *e, int i, const char **file,
+                           const char **sha256);
+
+/* Floating-point operations of one pass of each net: detector (at its input
+ * size), landmark net, recognition net. */
+void fs_engine_flops(const fs_engine *e, double *detector, double *landmarks,
+                     double *descriptor);
+
+/* Creates a worker (per-thread buffers) for e.  Errors: FS_ENOMEM. */
+int fs_worker_create(const fs_engine *e, fs_worker **out, fs_error *err);
+
+/* Frees the worker; NULL is a no-op. */
+void fs_worker_destroy(fs_worker *w);
+
+/*
+ * The full chain on one decoded photo: detection, then per face (in
+ * detection order, best score first) landmarks and descriptor, as selected by
+ * `stages`.  Writes min(found, cap) faces to faces[] (caller-owned) and that
+ * count to *n.  A photo without faces is not an error (*n = 0).
+ * Errors: FS_EUSAGE (empty image), FS_ENOMEM (crop buffer growth).
+ */
+int fs_worker_faces(fs_worker *w, const fs_image *img, int stages,
+                    fs_face *faces, int cap, int *n, fs_error *err);
+
+/* The stages one by one (what fs_worker_faces chains), for stage-isolated
+ * checks and future alignment modes. */
+
+/* Detection only: sets x, y, w, h, score (flags = 0) of up to cap faces. */
+int fs_worker_detect(fs_worker *w, const fs_image *img, fs_face *faces,
+                     int cap, int *n, fs_error *err);
+
+/* Landmarks of a detected face: derives landmark_crop from the box, then as
+ * fs_worker_landmarks_in. */
+int fs_worker_landmarks(fs_worker *w, const fs_image *img, fs_face *face,
+                        fs_error *err);
+
+/* Landmarks from a given crop (the box's x, y still shift the points, as in
+ * the reference).  Sets landmark_crop, landmarks, FS_FACE_LANDMARKS.
+ * Errors: FS_EUSAGE (crop not inside the photo or empty), FS_ENOMEM. */
+int fs_worker_landmarks_in(fs_worker *w, const fs_image *img, fs_rect crop,
+                           fs_face *face, fs_error *err);
+
+/* Descriptor of a face with landmarks: derives descriptor_crop from them
+ * (the reference's "dlib alignment" rectangle), then as
+ * fs_worker_descriptor_in. */
+int fs_worker_descriptor(fs_worker *w, const fs_image *img, fs_face *face,
+                         fs_error *err);
+
+/* Descriptor from a given crop.  Sets descriptor_crop, descriptor,
+ * FS_FACE_DESCRIPTOR; an empty crop gives the zero descriptor and
+ * FS_FACE_EMPTY_CROP.  Errors: FS_EUSAGE (crop outside the photo), FS_ENOMEM. */
+int fs_worker_descriptor_in(fs_worker *w, const fs_image *img, fs_rect crop,
+                            fs_face *face, fs_error *err);
+
+/* Accumulated wall time per stage since the worker was created or reset. */
+typedef struct fs_stage_times {
+    double detect_s, landmarks_s, descriptor_s;
+    long photos, faces_landmarked, faces_described;
+} fs_stage_times;
+
+void fs_worker_times(const fs_worker *w, fs_stage_times *t);
+void fs_worker_reset_times(fs_worker *w);
+
+/* Euclidean distance between two descriptors (the reference's metric). */
+float fs_descriptor_distance(const float *a, const float *b);
+
+#endif

@@ -1,0 +1,127 @@
+/* Private to src/face: network definitions, pre/post-processing pieces. */
+#ifndef FS_FACE_INTERNAL_H
+#define FS_FACE_INTERNAL_H
+
+#include "facesearch/face.h"
+#include "facesearch/nn.h"
+
+#define FS_SSD_INPUT 512
+#define FS_SSD_ANCHORS 5118
+#define FS_SSD_HEADS 6
+#define FS_LANDMARK_INPUT 112
+#define FS_DESCRIPTOR_INPUT 150
+#define FS_TINY_ANCHORS 5
+
+/* ---- building a net from named weights (netbuild.c) ---- */
+
+/* Collects the first error of a sequence of weight look-ups and layer
+ * additions so a network definition reads straight through. */
+typedef struct fs_netb {
+    fs_net *net;
+    fs_weights *w;
+    fs_error e;
+} fs_netb;
+
+/* Tensor `name` with the given dims (unused trailing dims 0); NULL after the
+ * first failure. */
+const float *fs_nb_get(fs_netb *b, const char *name, int d0, int d1, int d2, int d3);
+/* As fs_nb_get, name built printf-style from prefix + "/" + leaf. */
+const float *fs_nb_getp(fs_netb *b, const char *prefix, const char *leaf, int d0, int d1,
+                        int d2, int d3);
+/* Adds a conv (depthwise when dw) unless a previous step failed. */
+int fs_nb_conv(fs_netb *b, const char *name, int in, int dw, const fs_conv_desc *d);
+/* Starts building a 3-channel-input net called name from w.  Errors:
+ * FS_ENOMEM. */
+int fs_nb_start(fs_netb *b, const char *name, fs_weights *w, fs_error *err);
+/* Ends a build: marks node `out` as output (if >= 0), reports the first
+ * error (weights, then the net's own, then unused tensors) and frees the net,
+ * or hands it to *net. */
+int fs_nb_done(fs_netb *b, int out, fs_net **net, fs_error *err);
+
+/* ---- the four networks (one file each) ---- */
+
+typedef struct fs_ssd_net {
+    fs_net *net;
+    int box[FS_SSD_HEADS], cls[FS_SSD_HEADS];  /* head nodes */
+    float anchors[FS_SSD_ANCHORS * 4];         /* ymin, xmin, ymax, xmax */
+} fs_ssd_net;
+
+/* A net with one output node. */
+typedef struct fs_simple_net {
+    fs_net *net;
+    int out;
+} fs_simple_net;
+
+int fs_ssd_build(fs_weights *w, fs_ssd_net *m, fs_error *err);
+int fs_landmark_build(fs_weights *w, fs_simple_net *m, fs_error *err);
+int fs_recognition_build(fs_weights *w, fs_simple_net *m, fs_error *err);
+int fs_tiny_build(fs_weights *w, fs_simple_net *m, fs_error *err);
+
+/* ---- SSD post-processing (ssd_post.c) ---- */
+
+/* Gathers the six heads into anchor order: enc [5118][4] (ty, tx, th, tw),
+ * logits [5118][3]. */
+void fs_ssd_gather(const fs_ssd_net *m, const fs_plan *p, void *ws, float *enc, float *logits);
+/* Decodes boxes [n][4] (ymin, xmin, ymax, xmax, normalised) and scores
+ * sigmoid(logit[1]) with the TF box coder (scales 10, 10, 5, 5), in float32
+ * in the reference's operation order. */
+void fs_ssd_decode(const float *anchors, const float *enc, const float *logits, int n,
+                   float *boxes, float *scores);
+/* face-api's NMS: candidates score > min_score, by score descending (stable),
+ * greedy IoU > iou suppression, at most max_out picks.  order is scratch for
+ * n keys.  Returns the number of picks written to picked. */
+int fs_ssd_nms(const float *boxes, const float *scores, int n, float min_score, float iou,
+               int max_out, uint64_t *order, int *picked);
+
+/* ---- tiny detector post-processing (tiny_post.c) ---- */
+
+typedef struct fs_tiny_box {
+    double x0, y0, x1, y1;  /* relative to the photo (0..1 inside) */
+    double score;
+    int seq;                /* candidate order (ties), -1 once suppressed */
+} fs_tiny_box;
+
+/* Decodes the [g][g][5*5] output into boxes scoring > min_score, applies the
+ * tiny detector's NMS (IoU > 0.4) and writes at most cap boxes, best first.
+ * rw, rh: the photo's size scaled into the input square (the reshaped dims).
+ * cand is scratch for g*g*5 boxes.  Returns the count. */
+int fs_tiny_boxes(const fs_tensor *out, double rw, double rh, int input_size,
+                  float min_score, fs_tiny_box *cand, fs_tiny_box *res, int cap);
+
+/* ---- pre-processing and geometry (prep.c) ---- */
+
+/* Normalisations, in place, as the reference's float32 ops. */
+void fs_norm_ssd(float *x, size_t n);                 /* v / 127.5 - 1 */
+void fs_norm_mean(float *x, size_t pixels, const float mean[3]); /* (v - mean) / 255 */
+extern const float fs_face_mean[3];  /* landmark and recognition nets */
+extern const float fs_tiny_mean[3];
+
+/* The photo zero-padded at the bottom/right to a square, resized to size^2
+ * (TF legacy bilinear) into dst (size*size*3 floats, 0..255).
+ * Errors: FS_ENOMEM (the resize's scratch). */
+int fs_prep_square(const fs_image *img, int size, float *dst, fs_error *err);
+
+/* The crop zero-padded to a centred square (odd pixel bottom/right), resized
+ * to size^2 into dst (0..255).  *buf / *cap: the caller's grow-only scratch.
+ * Errors: FS_EUSAGE (crop empty or not inside img), FS_ENOMEM. */
+int fs_prep_crop(const fs_image *img, fs_rect crop, int size, uint8_t **buf, size_t *cap,
+                 float *dst, fs_error *err);
+
+/* The reference's crop of a float box (clip, floor x, y, w, h separately). */
+fs_rect fs_box_crop(double x, double y, double w, double h, int img_w, int img_h);
+
+/* Landmark net output (136 values relative to the 112 input) to points in
+ * the photo: crop size w x h, shifted by the unfloored box origin. */
+void fs_landmarks_place(const float *raw, int crop_w, int crop_h, double shift_x,
+                        double shift_y, double pts[FS_LANDMARKS][2]);
+
+/* The reference's "dlib alignment" rectangle from the landmarks, before
+ * clipping; crop_w/h are the landmark crop's size (a reference quirk). */
+fs_rect fs_align_rect(const double pts[FS_LANDMARKS][2], int crop_w, int crop_h);
+
+/* The SSD's normalised box (ymin, xmin, ymax, xmax) in photo pixels, with
+ * the reference's rounding of the reshaped dims (golden README §4.5). */
+void fs_ssd_box_pixels(const float *box, int img_w, int img_h, int input_size, double *x,
+                       double *y, double *w, double *h);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * Network inputs from a decoded photo (golden README §4.1, §5.1, §6.1): the
+ * detector sees the photo zero-padded at the bottom/right to a square, the
+ * face nets a crop zero-padded to a centred square; both resized with TF's
+ * legacy bilinear (the image module's fs_resize_tf_u8), values 0..255.
+ */
+#include "face_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int fs_prep_square(const fs_image *img, int size, float *dst, fs_error *err)
+{
+    int side = img->width > img->height ? img->width : img->height;
+    int st = fs_resize_tf_u8(img->data, img->width, img->height, img->width * 3, side, side, 3,
+                             dst, size, size);
+    return st == FS_OK ? FS_OK : fs_fail(err, st, "detector input: resize failed");
+}
+
+int fs_prep_crop(const fs_image *img, fs_rect crop, int size, uint8_t **buf, size_t *cap,
+                 float *dst, fs_error *err)
+{
+    if (crop.w <= 0 || crop.h <= 0 || crop.x < 0 || crop.y < 0 ||
+        crop.x > img->width - crop.w || crop.y > img->height - crop.h)
+        return fs_fail(err, FS_EUSAGE, "crop %dx%d at (%d,%d) is not inside the %dx%d photo",
+                       crop.w, crop.h, crop.x, crop.y, img->width, img->height);
+    const uint8_t *src = img->data + ((size_t)crop.y * img->width + crop.x) * 3;
+    int stride = img->width * 3, side = crop.w > crop.h ? crop.w : crop.h;
+    int d = abs(crop.w - crop.h), after = (d + 1) / 2, before = d - after;
+    if (before > 0) {
+        /* Zeros on the top/left too: build the padded square. */
+        size_t need = (size_t)side * side * 3;
+        if (need > *cap) {
+            uint8_t *nb = realloc(*buf, need);
+            if (!nb)
+                return fs_fail(err, FS_ENOMEM, "out of memory for a %dx%d face crop", side, side);
+            *buf = nb;
+            *cap = need;
+        }
+        memset(*buf, 0, need);
+        int ox = crop.w < crop.h ? before : 0, oy = crop.h < crop.w ? before : 0;
+        for (int r = 0; r < crop.h; r++)
+            memcpy(*buf + ((size_t)(oy + r) * side + ox) * 3, src + (size_t)r * stride,
+                   (size_t)crop.w * 3);
+        src = *buf;
+        stride = side * 3;
+        crop.w = crop.h = side;
+    }
+    /* Otherwise any padding (one pixel at most) is bottom/right only, which
+     * the resize does without a copy. */
+    int st = fs_resize_tf_u8(src, crop.w, crop.h, stride, side, side, 3, dst, size, size);
+    return st == FS_OK ? FS_OK : fs_fail(err, st, "face input: resize failed");
+}

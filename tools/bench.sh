@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# make bench: runs the benchmarks in build/bench/ in a fixed order and prints
+# their figures.  Each benchmark is a section below; `make bench BENCH=name`
+# runs only the sections whose name contains `name`.
+# Figures depend on the machine and on what else runs: see docs/benchmarks.md
+# for recorded runs and the commands behind them.
+set -uo pipefail
+BIN=${BIN:-build/facesearch}
+BUILD=${BUILD:-build}
+MODELS=${MODELS:-models}
+SHARED=${FS_SHARED:-../shared}
+only=${1:-}
+status=0
+
+section() {  # section NAME COMMAND...
+    local name=$1
+    shift
+    [ -n "$only" ] && [[ "$name" != *"$only"* ]] && return 0
+    echo
+    echo "=== bench: $name"
+    "$@" || { echo "bench $name: FAILED (exit $?)"; status=1; }
+}
+
+have_shared() { [ -d "$SHARED/data/lfw_am" ]; }
+
+# Sections are added by the modules that own them (engine, ingest, index).
+[ -x "$BUILD/bench/bench_engine" ] &&
+    section engine "$BUILD/bench/bench_engine" --models "$MODELS"
+
+# --- ingest (issue 4): photos/s and faces/s at 1 and 2 threads, stage
+# breakdown, writer share, peak RSS (the --json summary of a real ingest
+# into a fresh database each time).
+bench_tmp=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench.XXXXXX")
+trap 'rm -rf "$bench_tmp"' EXIT
+
+ingest_run() {  # ingest_run LABEL THREADS SOURCE [extra flags]
+    local label=$1 threads=$2 src=$3
+    shift 3
+    rm -rf "$bench_tmp/db"
+    printf '%-28s ' "$label"
+    "$BIN" ingest --db "$bench_tmp/db" --threads "$threads" --quiet --json "$@" "$src"
+}
+
+ingest_samples() {
+    ingest_run "samples 1 thread" 1 "$MODELS/demo"
+    ingest_run "samples 2 threads" 2 "$MODELS/demo"
+}
+section ingest-samples ingest_samples
+
+ingest_lfw() {
+    have_shared || { echo "skipped: $SHARED/data/lfw_am absent"; return 0; }
+    ingest_run "lfw_am 1 thread" 1 "$SHARED/data/lfw_am"
+    ingest_run "lfw_am 2 threads tiny" 2 "$SHARED/data/lfw_am" --detector tiny
+    ingest_run "lfw_am 2 threads" 2 "$SHARED/data/lfw_am"
+    "$BIN" stats --db "$bench_tmp/db" --json
+    # Keep this database: the scale run fits its synthetic model to it.
+    rm -rf "$bench_tmp/lfw-db" && mv "$bench_tmp/db" "$bench_tmp/lfw-db"
+}
+section ingest-lfw ingest_lfw
+
+# Bookkeeping at scale: >= 1M photo records with vectors, written through the
+# same batch commits as an ingest but without decoding or networks
+# (tests/bench/synth_db.c; descriptors from a Gaussian model fitted to the
+# lfw_am ingest when available).  SCALE_PHOTOS overrides the size.
+ingest_scale() {
+    local model=()
+    [ -d "$bench_tmp/lfw-db" ] && model=(--model-db "$bench_tmp/lfw-db")
+    "$BUILD/bench/synth_db" --out "$bench_tmp/synth" --photos "${SCALE_PHOTOS:-1000000}" \
+        --report 200000 "${model[@]}"
+    rm -rf "$bench_tmp/synth"
+}
+section ingest-scale ingest_scale
+
+exit $status

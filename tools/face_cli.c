@@ -1,0 +1,191 @@
+/* Shared plumbing of the face commands (see tools/face_cli.h). */
+#include "face_cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void openblas_set_num_threads(int);
+
+void face_cli_help_options(FILE *f)
+{
+    fprintf(f,
+            "  --config FILE        read settings from FILE (see configs/default.conf)\n"
+            "  --models DIR         model weights directory (paths.models; make models)\n"
+            "  --detector NAME      ssd (the reference, default) or tiny (detect.detector)\n"
+            "  --min-score S        keep detections scoring above S (detect.min_score, 0.5)\n"
+            "  --max-faces N        at most N faces per photo (detect.max_faces, 100)\n"
+            "  --input-size N       detector input side; ssd: 512 only; tiny: multiple of 32\n"
+            "                       (detect.input_size; 0 = default)\n"
+            "  --no-orientation     ignore EXIF orientation (decode.apply_orientation)\n"
+            "  --threads N          BLAS threads per photo (run.threads; 0 = all cores)\n");
+}
+
+int face_cli_option(fs_config *cfg, int c, const char *arg)
+{
+    switch (c) {
+    case 'C': return 0; /* read by cli_config_open */
+    case 'm': return cli_config_set(cfg, "paths.models", arg, "--models");
+    case 'D': return cli_config_set(cfg, "detect.detector", arg, "--detector");
+    case 'S': return cli_config_set(cfg, "detect.min_score", arg, "--min-score");
+    case 'M': return cli_config_set(cfg, "detect.max_faces", arg, "--max-faces");
+    case 'I': return cli_config_set(cfg, "detect.input_size", arg, "--input-size");
+    case 'O': return cli_config_set(cfg, "decode.apply_orientation", "false", "--no-orientation");
+    case 'T': return cli_config_set(cfg, "run.threads", arg, "--threads");
+    default: return -1;
+    }
+}
+
+int face_cli_parse(int argc, char **argv, const char *cmd, void (*help)(void),
+                   const struct option *extra, face_cli_flag_fn flag, void *ctx,
+                   fs_config **cfg)
+{
+    static const struct option common[] = {{"help", no_argument, 0, 'h'}, FACE_CLI_LONG_OPTIONS};
+    const int n_common = (int)(sizeof common / sizeof common[0]);
+    struct option opts[32];
+    int n = 0;
+    while (extra[n].name && n < 32 - n_common - 1)
+        n++;
+    memcpy(opts, extra, (size_t)n * sizeof *opts);
+    memcpy(opts + n, common, sizeof common);
+    memset(&opts[n + n_common], 0, sizeof opts[0]);
+    int rc;
+    *cfg = cli_config_open(argc, argv, &rc);
+    if (!*cfg)
+        return rc;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            help();
+            rc = EXIT_OK;
+        } else if ((rc = face_cli_option(*cfg, c, optarg)) < 0) {
+            int own = 0;
+            for (int i = 0; i < n; i++)
+                own |= extra[i].val == c;
+            rc = own ? flag(ctx, *cfg, c, optarg) : cli_usage_error(cmd, "invalid option");
+        }
+        if (rc != 0 || c == 'h') {
+            fs_config_destroy(*cfg);
+            *cfg = NULL;
+            return rc;
+        }
+    }
+    return -1;
+}
+
+int face_cli_start(face_cli *fc, const fs_config *cfg)
+{
+    memset(fc, 0, sizeof *fc);
+    fs_error e = {0};
+    fs_engine_opts o;
+    fs_engine_opts_init(&o);
+    if (fs_detector_parse(fs_config_str(cfg, "detect.detector"), &o.detector, &e) != FS_OK)
+        return cli_fail(&e);
+    o.min_score = (float)fs_config_real(cfg, "detect.min_score");
+    o.max_faces = (int)fs_config_int(cfg, "detect.max_faces");
+    o.input_size = (int)fs_config_int(cfg, "detect.input_size");
+    /* One photo at a time: BLAS may use the cores (run.threads; 0 leaves
+     * OpenBLAS's default, all of them). */
+    if (fs_config_int(cfg, "run.threads") > 0)
+        openblas_set_num_threads((int)fs_config_int(cfg, "run.threads"));
+    fc->dopts.apply_orientation = fs_config_bool(cfg, "decode.apply_orientation");
+    fc->dopts.max_pixels = (uint64_t)fs_config_int(cfg, "decode.max_pixels");
+    fc->dopts.max_file_bytes = (size_t)fs_config_int(cfg, "decode.max_file_bytes");
+    if (fs_engine_create(fs_config_str(cfg, "paths.models"), &o, &fc->engine, &e) != FS_OK ||
+        fs_worker_create(fc->engine, &fc->worker, &e) != FS_OK) {
+        face_cli_end(fc);
+        return cli_fail(&e);
+    }
+    fc->cap = o.max_faces;
+    if (!(fc->faces = calloc((size_t)fc->cap, sizeof *fc->faces))) {
+        face_cli_end(fc);
+        cli_error("out of memory");
+        return EXIT_INTERNAL;
+    }
+    return 0;
+}
+
+void face_cli_end(face_cli *fc)
+{
+    fs_worker_destroy(fc->worker);
+    fs_engine_destroy(fc->engine);
+    free(fc->faces);
+    memset(fc, 0, sizeof *fc);
+}
+
+int face_cli_photo(face_cli *fc, const char *path, int stages, fs_image *img, int *n, double *ms)
+{
+    fs_error e = {0};
+    *n = 0;
+    if (fs_image_decode_file(path, &fc->dopts, img, NULL, &e) != FS_OK)
+        return cli_fail(&e);
+    double t0 = fs_now();
+    if (fs_worker_faces(fc->worker, img, stages, fc->faces, fc->cap, n, &e) != FS_OK) {
+        fs_error_prefix(&e, path);
+        fs_image_free(img);
+        return cli_fail(&e);
+    }
+    *ms = (fs_now() - t0) * 1e3;
+    return 0;
+}
+
+int face_cli_each_photo(fs_config *cfg, int argc, char **argv, int first, int stages,
+                        face_cli_print_fn print, void *ctx)
+{
+    face_cli fc;
+    int rc = face_cli_start(&fc, cfg);
+    fs_config_destroy(cfg);
+    if (rc)
+        return rc;
+    int worst = EXIT_OK;
+    for (int i = first; i < argc; i++) {
+        fs_image img = {0};
+        int n;
+        double ms;
+        int ec = face_cli_photo(&fc, argv[i], stages, &img, &n, &ms);
+        if (ec) {
+            worst = ec > worst ? ec : worst;
+            continue;
+        }
+        print(ctx, argv[i], &img, fc.faces, n, ms);
+        fs_image_free(&img);
+    }
+    face_cli_end(&fc);
+    return worst;
+}
+
+void face_cli_json_face(FILE *f, const fs_face *face, int landmarks, int descriptor)
+{
+    fprintf(f, "{\"score\":%.9g,\"box\":{\"x\":%.6f,\"y\":%.6f,\"width\":%.6f,\"height\":%.6f}",
+            face->score, face->x, face->y, face->w, face->h);
+    if (landmarks && (face->flags & FS_FACE_LANDMARKS)) {
+        fprintf(f, ",\"landmarks\":[");
+        for (int i = 0; i < FS_LANDMARKS; i++)
+            fprintf(f, "%s[%.6f,%.6f]", i ? "," : "", face->landmarks[i][0],
+                    face->landmarks[i][1]);
+        fprintf(f, "]");
+    }
+    if (descriptor && (face->flags & FS_FACE_DESCRIPTOR)) {
+        fprintf(f, ",\"descriptor\":[");
+        for (int i = 0; i < FS_DESCRIPTOR_DIM; i++)
+            fprintf(f, "%s%.9g", i ? "," : "", face->descriptor[i]);
+        fprintf(f, "]");
+        if (face->flags & FS_FACE_EMPTY_CROP)
+            fprintf(f, ",\"empty_crop\":true");
+    }
+    fprintf(f, "}");
+}
+
+void face_cli_json_photo(FILE *f, const char *path, const fs_image *img, const fs_face *faces,
+                         int n, double ms, int landmarks, int descriptor)
+{
+    fprintf(f, "{\"path\":");
+    json_str(f, path);
+    fprintf(f, ",\"width\":%d,\"height\":%d,\"faces\":[", img->width, img->height);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fputc(',', f);
+        face_cli_json_face(f, &faces[i], landmarks, descriptor);
+    }
+    fprintf(f, "],\"ms\":%.2f}\n", ms);
+}
