@@ -1,4 +1,5 @@
 /* facesearch query — find a person's faces in the archive. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -88,9 +89,9 @@ static int write_html(const char *file, const qface *q, int nq, match *m, const 
         fs_image img = {0};
         const char *qpath = q[i].photo;
         if (qpath && fs_image_decode_file(qpath, dopts, &img, NULL, &e) == FS_OK)
-            rc = html_face(f, &img, q[i].box, 140, "query", qpath, &e);
+            rc = html_face(f, &img, q[i].box, 140, 1, "query", qpath, &e);
         else
-            rc = html_face(f, NULL, q[i].box, 140, "query", qpath ? qpath : "stored face", &e);
+            rc = html_face(f, NULL, q[i].box, 140, 1, "query", qpath ? qpath : "stored face", &e);
         fs_image_free(&img);
         for (int j = 0; j < nm[i] && rc == FS_OK; j++) {
             match *mm = &m[(size_t)i * k + j];
@@ -100,7 +101,7 @@ static int write_html(const char *file, const qface *q, int nq, match *m, const 
             snprintf(detail, sizeof detail, "%s", mm->path ? mm->path : "?");
             fs_image pi = {0};
             int ok = mm->path && fs_image_decode_file(mm->path, dopts, &pi, NULL, &e) == FS_OK;
-            rc = html_face(f, ok ? &pi : NULL, mm->face.box, 120, title, detail, &e);
+            rc = html_face(f, ok ? &pi : NULL, mm->face.box, 120, 0, title, detail, &e);
             fs_image_free(&pi);
         }
         html_row_end(f);
@@ -383,7 +384,13 @@ int cmd_query(int argc, char **argv)
         }
     }
     if (html) {
-        int r = write_html(html, q, nq, m, nm, k, thr, &fc.dopts);
+        /* Boxes are in upright-photo pixels: decode as the ingest did. */
+        fs_decode_opts dopts = {
+            .apply_orientation = fs_config_bool(cfg, "decode.apply_orientation"),
+            .max_pixels = (uint64_t)fs_config_int(cfg, "decode.max_pixels"),
+            .max_file_bytes = (size_t)fs_config_int(cfg, "decode.max_file_bytes"),
+        };
+        int r = write_html(html, q, nq, m, nm, k, thr, &dopts);
         if (r != EXIT_OK)
             exit_code = r;
     }

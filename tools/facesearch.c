@@ -18,6 +18,8 @@ static const fs_command commands[] = {
     {"verify", cmd_verify, "are the faces in two photos the same person?"},
     {"ingest", cmd_ingest, "find and store every face of a photo archive (incremental)"},
     {"stats", cmd_stats, "what a database holds: photos, faces, errors, model"},
+    {"build", cmd_build, "build the FAISS index over every stored face"},
+    {"query", cmd_query, "find a person: the nearest stored faces to the faces of a photo"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

@@ -44,6 +44,7 @@ void html_begin(FILE *f, const char *title)
           "figure{margin:0;padding:6px;background:#fff;border:1px solid #ddd;border-radius:6px;"
           "max-width:180px}\n"
           "figure img{display:block;border-radius:4px}\n"
+          "figure.query{border:2px solid #3367d6}\n"
           "figcaption{font-size:12px;word-break:break-all;margin-top:4px}\n"
           "figcaption b{font-size:13px}\n"
           ".missing{width:120px;height:120px;background:#eee;display:flex;align-items:center;"
@@ -81,11 +82,13 @@ static void caption(FILE *f, const char *title, const char *detail)
     fputs("</figcaption></figure>\n", f);
 }
 
-int html_face(FILE *f, const fs_image *photo, const float box[4], int side, const char *title,
-              const char *detail, fs_error *err)
+int html_face(FILE *f, const fs_image *photo, const float box[4], int side, int highlight,
+              const char *title, const char *detail, fs_error *err)
 {
+    const char *open = highlight ? "<figure class=\"query\">" : "<figure>";
     if (!photo) {
-        fputs("<figure><div class=\"missing\">?</div>", f);
+        fputs(open, f);
+        fputs("<div class=\"missing\">?</div>", f);
         caption(f, title, detail);
         return FS_OK;
     }
@@ -95,7 +98,8 @@ int html_face(FILE *f, const fs_image *photo, const float box[4], int side, cons
     fs_image crop = {0}, small = {0};
     int rc = fs_image_crop(photo, x, y, w, h, &crop, err);
     if (rc != FS_OK) {
-        fputs("<figure><div class=\"missing\">?</div>", f);
+        fputs(open, f);
+        fputs("<div class=\"missing\">?</div>", f);
         caption(f, title, detail);
         return FS_OK; /* a face box outside the photo: show the caption anyway */
     }
@@ -108,8 +112,8 @@ int html_face(FILE *f, const fs_image *photo, const float box[4], int side, cons
     if (rc == FS_OK)
         rc = fs_image_encode_jpeg(&small, 85, &jpeg, &len, err);
     if (rc == FS_OK) {
-        fprintf(f, "<figure><img width=\"%d\" height=\"%d\" alt=\"face\" src=\"data:image/jpeg;base64,",
-                tw, th);
+        fprintf(f, "%s<img width=\"%d\" height=\"%d\" alt=\"face\" src=\"data:image/jpeg;base64,",
+                open, tw, th);
         base64(f, jpeg, len);
         fputs("\">", f);
         caption(f, title, detail);

@@ -24,11 +24,12 @@ void html_row_end(FILE *f);
 /*
  * Writes one face figure: the box (x, y, w, h in photo pixels) widened by
  * 25 % each side, clipped, scaled to `side` pixels high, with caption lines
- * `title` and `detail` (escaped; either may be NULL).  photo may be NULL
- * (the photo could not be read): a placeholder with the caption is written.
+ * `title` and `detail` (escaped; either may be NULL); highlight frames it
+ * (the query, a cluster's representative).  photo may be NULL (the photo
+ * could not be read): a placeholder with the caption is written.
  * Errors: FS_ENOMEM, FS_EINTERNAL (encoder).
  */
-int html_face(FILE *f, const fs_image *photo, const float box[4], int side,
+int html_face(FILE *f, const fs_image *photo, const float box[4], int side, int highlight,
               const char *title, const char *detail, fs_error *err);
 
 /* Closes the page (footer with the rendered-thumbnail count). */

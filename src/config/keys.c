@@ -30,6 +30,8 @@ static const fs_config_key keys[] = {
     {"verify.threshold", FS_CFG_REAL, "0.6", 0, 10, NULL,
      "same person when the descriptor distance is below this (face-api's 0.6: a "
      "placeholder until calibrated on LFW)"},
+    {"query.k", FS_CFG_INT, "10", 1, 10000, NULL,
+     "matches shown per query face"},
     {"index.factory", FS_CFG_STRING, "auto", 0, 0, NULL,
      "FAISS index_factory string, or auto (by collection size)"},
     {"index.train_size", FS_CFG_INT, "0", 0, 100000000, NULL,

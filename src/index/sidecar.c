@@ -10,7 +10,7 @@
 #include <faiss/c_api/error_c.h>
 
 #include "facesearch/hash.h"
-#include "facesearch/json.h"
+#include "facesearch/nn.h" /* fs_json_* */
 #include "internal.h"
 
 int fs_index_faiss_fail(fs_error *err, const char *what)
