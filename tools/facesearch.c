@@ -20,6 +20,7 @@ static const fs_command commands[] = {
     {"stats", cmd_stats, "what a database holds: photos, faces, errors, model"},
     {"build", cmd_build, "build the FAISS index over every stored face"},
     {"query", cmd_query, "find a person: the nearest stored faces to the faces of a photo"},
+    {"dedup", cmd_dedup, "group all stored faces into identities (duplicate enrolments)"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

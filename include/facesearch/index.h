@@ -75,6 +75,12 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *opts,
  * unreadable), FS_EIO. */
 int fs_index_open(const char *dir, fs_index **ix, fs_error *err);
 
+/* An in-memory index over n vectors (dim floats each) with the given ids,
+ * not written anywhere: for evaluations over a subset (a gallery).  factory
+ * NULL = exact ("IDMap,Flat").  Errors: FS_EINDEX, FS_ENOMEM. */
+int fs_index_from_vectors(const char *factory, int dim, const float *vecs,
+                          const int64_t *ids, size_t n, fs_index **ix, fs_error *err);
+
 /* Frees the index.  NULL is a no-op. */
 void fs_index_close(fs_index *ix);
 

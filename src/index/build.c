@@ -260,3 +260,28 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *o,
     faiss_Index_free(ix);
     return rc;
 }
+
+int fs_index_from_vectors(const char *factory, int dim, const float *vecs, const int64_t *ids,
+                          size_t n, fs_index **out, fs_error *err)
+{
+    *out = NULL;
+    fs_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return fs_fail(err, FS_ENOMEM, "out of memory");
+    snprintf(ix->info.factory, sizeof ix->info.factory, "%s", factory ? factory : "IDMap,Flat");
+    ix->info.dim = dim;
+    int rc = FS_OK;
+    if (faiss_index_factory(&ix->faiss, dim, ix->info.factory, METRIC_L2))
+        rc = fs_index_faiss_fail(err, ix->info.factory);
+    else if (!faiss_Index_is_trained(ix->faiss) && faiss_Index_train(ix->faiss, (idx_t)n, vecs))
+        rc = fs_index_faiss_fail(err, "training");
+    else if (faiss_Index_add_with_ids(ix->faiss, (idx_t)n, vecs, (const idx_t *)ids))
+        rc = fs_index_faiss_fail(err, "adding vectors");
+    if (rc != FS_OK) {
+        fs_index_close(ix);
+        return rc;
+    }
+    ix->info.count = n;
+    *out = ix;
+    return FS_OK;
+}
