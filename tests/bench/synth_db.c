@@ -2,7 +2,7 @@
  * bench/synth_db — a database of N synthetic photos, made without the CNN.
  *
  *   synth_db --out DIR --photos N [--model-db DIR] [--faces-per-photo K]
- *            [--per-identity M] [--seed S] [--report N]
+ *            [--per-identity M] [--seed S] [--report N] [--queries Q]
  *
  * Each photo record gets K faces with plausible boxes/landmarks and
  * descriptors from the model of synth.c (fitted to --model-db, typically an
@@ -12,7 +12,9 @@
  * per-photo bookkeeping cost without decoding or networks.  Prints, every
  * --report photos, the commit cost per photo and the database bytes per
  * face as the database grows.  Writes DIR/synth_labels.u32: the identity of
- * each face, in face-id order, for clustering and recall checks.
+ * each face, in face-id order, for clustering and recall checks.  With
+ * --queries Q, also writes DIR/synth_queries.f32: Q new faces of identities
+ * already in the database (not stored), the queries of the index benchmark.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ int main(int argc, char **argv)
     double per_ident = atof(arg(argc, argv, "--per-identity", "4"));
     long long report = atoll(arg(argc, argv, "--report", "100000"));
     uint64_t seed = (uint64_t)atoll(arg(argc, argv, "--seed", "7"));
+    long long queries = atoll(arg(argc, argv, "--queries", "0"));
     if (!out || photos <= 0 || per_photo < 1 || per_photo > 16 || per_ident < 1) {
         fprintf(stderr, "usage: synth_db --out DIR --photos N [--model-db DIR] "
                         "[--faces-per-photo K] [--per-identity M] [--seed S] [--report N]\n");
@@ -87,9 +90,25 @@ int main(int argc, char **argv)
     }
     synth_rng r = {seed, 0, 0};
     uint32_t next_ident = 0;
+    /* Reservoir of identity centres for --queries: a uniform sample of the
+     * identities in the database. */
+    float *qcentre = queries > 0 ? malloc(sizeof(float) * (size_t)queries * m.dim) : NULL;
+    if (queries > 0 && !qcentre) {
+        fprintf(stderr, "synth_db: out of memory\n");
+        return 3;
+    }
+#define KEEP_IDENTITY(c)                                                                   \
+    do {                                                                                   \
+        long long slot = (long long)next_ident - 1;                                        \
+        if (slot >= queries)                                                               \
+            slot = (long long)(synth_u64(&r) % (uint64_t)next_ident);                      \
+        if (slot < queries)                                                                \
+            memcpy(qcentre + (size_t)slot * m.dim, (c), sizeof(float) * (size_t)m.dim);    \
+    } while (0)
     for (int k = 0; k < per_photo; k++) {
         ident[k] = next_ident++;
         synth_identity(&m, &r, centre + (size_t)k * m.dim);
+        KEEP_IDENTITY(centre + (size_t)k * m.dim);
     }
     double commit_s = 0, since_s = 0, t0 = fs_now();
     long long done = 0, since = 0;
@@ -104,6 +123,7 @@ int main(int argc, char **argv)
                 if ((double)(synth_u64(&r) >> 11) * 0x1.0p-53 < 1.0 / per_ident) {
                     ident[k] = next_ident++;
                     synth_identity(&m, &r, centre + (size_t)k * m.dim);
+                    KEEP_IDENTITY(centre + (size_t)k * m.dim);
                 }
                 size_t f = (size_t)i * per_photo + k;
                 synth_face(&m, &r, centre + (size_t)k * m.dim, vecs + f * m.dim);
@@ -161,6 +181,24 @@ int main(int argc, char **argv)
             since_s = 0;
         }
     }
+    if (queries > 0) {
+        /* One new face per sampled identity: a new photo of someone known. */
+        char qpath[4200];
+        snprintf(qpath, sizeof qpath, "%s/synth_queries.f32", out);
+        FILE *qf = fopen(qpath, "wb");
+        float *face = malloc(sizeof(float) * (size_t)m.dim);
+        long long nq = queries < (long long)next_ident ? queries : (long long)next_ident;
+        for (long long i = 0; qf && face && i < nq; i++) {
+            synth_face(&m, &r, qcentre + (size_t)i * m.dim, face);
+            fwrite(face, sizeof(float), (size_t)m.dim, qf);
+        }
+        if (!qf || !face || fclose(qf) != 0) {
+            fprintf(stderr, "synth_db: cannot write %s\n", qpath);
+            return 3;
+        }
+        free(face);
+        printf("queries: %lld new faces of stored identities in %s\n", nq, qpath);
+    }
     printf("total: %lld photos, %lld faces, %u identities in %.1f s (commits %.1f s, %.1f us "
            "per photo)\n",
            done, done * per_photo, next_ident, fs_now() - t0, commit_s,
@@ -175,5 +213,6 @@ int main(int argc, char **argv)
     free(labels);
     free(centre);
     free(ident);
+    free(qcentre);
     return 0;
 }
