@@ -10,7 +10,7 @@
 
 static void help(void)
 {
-    printf("usage: facesearch build [--db DIR] [--factory STR] [--incremental] [--json]\n"
+    printf("usage: facesearch build [--db DIR] [--factory STR] [--incremental] [--json|--quiet]\n"
            "                        [--threads N] [--train-size N] [--config FILE]\n"
            "\n"
            "Builds DIR/faces.faiss from every descriptor in the database (read\n"
@@ -26,6 +26,7 @@ static void help(void)
            "  --train-size N    training sample size (default: 256 per IVF list, <= 1M)\n"
            "  --threads N       threads (run.threads; 0 = all cores)\n"
            "  --json            print the sidecar as JSON\n"
+           "  --quiet           print nothing on success\n"
            "\n"
            "Exit: 0 built, 1 usage, 2 no database or no faces, 3 FAISS/internal error.\n");
 }
@@ -37,16 +38,16 @@ int cmd_build(int argc, char **argv)
         {"factory", required_argument, 0, 'f'}, {"incremental", no_argument, 0, 'i'},
         {"threads", required_argument, 0, 't'}, {"train-size", required_argument, 0, 'T'},
         {"json", no_argument, 0, 'j'},       {"config", required_argument, 0, 'C'},
-        {0, 0, 0, 0},
+        {"quiet", no_argument, 0, 'q'},      {0, 0, 0, 0},
     };
     int rc;
     fs_config *cfg = cli_config_open(argc, argv, &rc);
     if (!cfg)
         return rc;
     fs_index_build_opts o = {0};
-    int json = 0, c;
+    int json = 0, quiet = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hjq", opts, NULL)) != -1) {
         rc = 0;
         switch (c) {
         case 'h': help(); fs_config_destroy(cfg); return EXIT_OK;
@@ -56,6 +57,7 @@ int cmd_build(int argc, char **argv)
         case 't': rc = cli_config_set(cfg, "run.threads", optarg, "--threads"); break;
         case 'T': rc = cli_config_set(cfg, "index.train_size", optarg, "--train-size"); break;
         case 'j': json = 1; break;
+        case 'q': quiet = 1; break;
         case 'C': break;
         default: rc = cli_usage_error("build", "invalid option");
         }
@@ -93,7 +95,7 @@ int cmd_build(int argc, char **argv)
             fwrite(buf, 1, len, stdout);
             free(buf);
         }
-    } else {
+    } else if (!quiet) {
         printf("built %s/%s: %llu faces, factory %s (%s FAISS), %s in %.1f s "
                "(train %.1f s on %llu, add %.1f s), %.1f MiB\n",
                dir, FS_INDEX_FILE, (unsigned long long)info.count, info.factory,
