@@ -23,7 +23,8 @@ endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFS_FAISS_BUILD='"$(FAISS_FLAVOUR)"' $(ARCH) $(WARN) -fopenmp -Iinclude -MMD -MP $(CFLAGS) $(SAN)
-LDLIBS    = $(FAISS_LIBS) -lopenblas -llmdb -lturbojpeg -lpng -lz -lgomp -lstdc++ -lm -lpthread
+SYSLIBS  := -lopenblas -llmdb -lturbojpeg -lpng -lz -lgomp -lstdc++ -lm -lpthread
+LDLIBS    = $(FAISS_LIBS) $(SYSLIBS)
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 BIN_SRC  := $(sort $(wildcard tools/*.c))
@@ -88,9 +89,15 @@ $(BUILD)/bench/%: $(OBJ_DIR)/tests/bench/%.o $(BENCH_HOBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_HOBJ) $(LIB) $(LDLIBS)
 
+# The same index benchmark over Debian's FAISS (no AVX2): its peer, run side
+# by side by tools/bench.sh.
+$(BUILD)/bench/bench_index_debian: $(OBJ_DIR)/tests/bench/bench_index.o $(BENCH_HOBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_HOBJ) $(LIB) $(FAISS_DEBIAN_LIBS) $(SYSLIBS)
+
 # Benchmarks print their figures; tools/bench.sh runs them in order and says
 # which need ../shared (skipped when absent).  BENCH=name runs one.
-bench: check-deps models $(BIN) $(BENCH_BINS)
+bench: check-deps models $(BIN) $(BENCH_BINS) $(BUILD)/bench/bench_index_debian
 	@BIN=$(BIN) BUILD=$(BUILD) MODELS=$(MODELS) tools/bench.sh $(BENCH)
 
 demo: all models

@@ -71,4 +71,35 @@ ingest_scale() {
 }
 section ingest-scale ingest_scale
 
+# --- index (issue 5): per index type, build time, bytes per face, single-query
+# p50/p99, batched QPS, recall@10 against exact search; AVX2 FAISS and
+# Debian's side by side.  Real vectors (the lfw_am ingest, queries = stored
+# faces), then synthetic ones (tests/bench/synth.c: a Gaussian model fitted to
+# the lfw_am descriptors; queries = new faces of stored identities) at 1M, and
+# at 10M when INDEX_10M=1 (about an hour and ~20 GB of disk here).
+index_lfw() {
+    [ -d "$bench_tmp/lfw-db" ] || { echo "skipped: run with the ingest-lfw section"; return 0; }
+    for b in bench_index bench_index_debian; do
+        "$BUILD/bench/$b" --db "$bench_tmp/lfw-db" --sample-queries 1000 \
+            --factory auto --factory "IVF64,SQ8" --nprobe 4,8,16
+    done
+}
+section index-lfw index_lfw
+
+index_synth() {  # index_synth PHOTOS FACTORY...
+    local n=$1
+    shift
+    local model=() facts=()
+    [ -d "$bench_tmp/lfw-db" ] && model=(--model-db "$bench_tmp/lfw-db")
+    for f in "$@"; do facts+=(--factory "$f"); done
+    rm -rf "$bench_tmp/synth"
+    "$BUILD/bench/synth_db" --out "$bench_tmp/synth" --photos "$n" --queries 1000 \
+        --report "$n" "${model[@]}" | tail -n 3
+    "$BUILD/bench/bench_index" --db "$bench_tmp/synth" "${facts[@]}" --nprobe 8,16,32,64
+    "$BUILD/bench/bench_index_debian" --db "$bench_tmp/synth" --no-build --nprobe 16,32
+    rm -rf "$bench_tmp/synth"
+}
+section index-1M index_synth 1000000 auto "IVF4096,PQ32x4fs,RFlat" "HNSW32"
+[ "${INDEX_10M:-0}" = 1 ] && section index-10M index_synth 10000000 auto "IVF16384,SQ8"
+
 exit $status
