@@ -21,8 +21,8 @@ static void help(void)
            "every face, searched through the index in batches (never all pairs), with\n"
            "edges under the distance threshold, clustered by Chinese whispers (label\n"
            "propagation: one weak link between two people does not merge them, unlike\n"
-           "connected components); two faces of one photo are never linked.  Prints\n"
-           "each group of at least N faces with its\n"
+           "connected components); two faces of one photo are never put in one group.\n"
+           "Prints each group of at least N faces with its\n"
            "representative face; for an identity database (one face per record) these\n"
            "are the records that look like the same person enrolled more than once.\n"
            "\n"
@@ -181,7 +181,7 @@ int cmd_dedup(int argc, char **argv)
         exit_code = EXIT_INTERNAL;
         goto out;
     }
-    fs_cluster_opts co = {0, 1};
+    fs_cluster_opts co = {0, 1, vc.photo};
     /* k + 1: a face finds itself first. */
     if (fs_knn_graph(ix, vc.v, vc.ids, vc.photo, vc.n, k + 1, thr, &edges, &n_edges, &e) != FS_OK ||
         fs_cluster_whispers(vc.n, edges, n_edges, &co, label, &n_clusters, rep, &e) != FS_OK) {

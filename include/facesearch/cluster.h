@@ -25,6 +25,11 @@ typedef struct fs_edge {
 typedef struct fs_cluster_opts {
     int max_rounds;  /* stop after this many rounds (default 50) */
     uint64_t seed;   /* visiting order; same seed, same result */
+    /* Optional cannot-link groups (n entries, or NULL): nodes with the same
+     * value — the faces of one photo, who are different people — never end
+     * in the same cluster.  A node never takes a label one of its group
+     * holds; if that leaves it nothing, it starts a cluster of its own. */
+    const uint64_t *group;
 } fs_cluster_opts;
 
 /*
