@@ -10,6 +10,7 @@
 #include "facesearch/face.h"
 #include "golden.h"
 #include "harness.h"
+#include "image_util.h"
 
 /* Runs `facesearch ARGS` (shell syntax); stdout into *out (malloc'ed),
  * stderr into *err (static).  Returns the exit code, -1 if it did not run. */
@@ -85,11 +86,12 @@ TEST(cli_detect_and_embed_json_match_golden)
     fs_json *g = golden_load("sample4.json");
     REQUIRE(g);
     const fs_json *gf = fs_json_get(g, "faces");
-    snprintf(args, sizeof args, "detect --json %s '%s'", models_flag(), sample(4));
+    /* --reference: the product defaults align and detect differently */
+    snprintf(args, sizeof args, "detect --json --reference %s '%s'", models_flag(), sample(4));
     CHECK_INT(run(args, &out, &err), 0);
     fs_json *d = parse_line(out);
     free(out);
-    snprintf(args, sizeof args, "embed --json %s '%s'", models_flag(), sample(4));
+    snprintf(args, sizeof args, "embed --json --reference %s '%s'", models_flag(), sample(4));
     CHECK_INT(run(args, &out, &err), 0);
     fs_json *em = parse_line(out);
     free(out);
@@ -163,17 +165,18 @@ TEST(cli_verify_same_and_different)
     fs_json *j = parse_line(out);
     CHECK(fs_json_number(fs_json_get(j, "distance"), 1) == 0.0);
     CHECK_INT(fs_json_bool(fs_json_get(j, "same"), -1), 1);
-    CHECK_INT(fs_json_bool(fs_json_get(j, "threshold_calibrated"), -1), 0);
-    CHECK(fs_json_number(fs_json_get(j, "threshold"), 0) == 0.6);
+    CHECK_INT(fs_json_bool(fs_json_get(j, "threshold_calibrated"), -1), 1);
+    CHECK(fs_json_number(fs_json_get(j, "threshold"), 0) == 0.608);
+    CHECK_STR(fs_json_string(fs_json_get(j, "descriptor_mode")), "chip+flip");
     CHECK_INT(fs_json_number(fs_json_get(j, "faces_a"), 0), 3);
     fs_json_free(j);
     free(out);
     /* the best faces of sample1 and sample3 are different people (0.78) */
-    snprintf(args, sizeof args, "verify %s --threshold 0.5 '%s' '%s'", models_flag(), sample(1),
-             sample(3));
+    snprintf(args, sizeof args, "verify --reference %s --threshold 0.5 '%s' '%s'", models_flag(),
+             sample(1), sample(3));
     CHECK_INT(run(args, &out, &err), 0);
     CHECK(out && strncmp(out, "different: distance 0.78", 24) == 0);
-    CHECK(out && strstr(out, "threshold 0.5") != NULL);
+    CHECK(out && strstr(out, "threshold 0.5; the LFW-calibrated one for ref descriptors is 0.63"));
     free(out);
 }
 
@@ -235,4 +238,120 @@ TEST(cli_face_commands_errors_and_exit_codes)
         CHECK(out && strncmp(out, "usage: facesearch ", 18) == 0);
         free(out);
     }
+}
+
+/* Writes img as a JPEG (quality 95) to <tmp>/name, with an EXIF orientation
+ * block when orientation > 0.  Returns the path (static) or NULL. */
+static const char *write_jpeg(const fs_image *img, const char *name, int orientation)
+{
+    uint8_t *jpg = NULL, *with = NULL, *ex = NULL;
+    size_t len = 0, wl = 0, el = 0;
+    fs_error e = {0};
+    const char *path = NULL;
+    if (fs_image_encode_jpeg(img, 95, &jpg, &len, &e) == FS_OK) {
+        if (orientation > 0 && (ex = tu_exif_block(orientation, 1, 1, &el)) &&
+            (with = tu_jpeg_insert(jpg, len, 0xE1, ex, el, &wl)))
+            path = tu_write_tmp(name, with, wl);
+        else if (orientation <= 0)
+            path = tu_write_tmp(name, jpg, len);
+    }
+    free(jpg);
+    free(with);
+    free(ex);
+    return path;
+}
+
+static fs_image sample_small(int i, int w, int h)
+{
+    fs_image img = {0}, small = {0};
+    fs_error e = {0};
+    if (fs_image_decode_file(sample(i), NULL, &img, NULL, &e) != FS_OK ||
+        fs_image_resize(&img, w, h, &small, &e) != FS_OK)
+        fs_test_fail(__FILE__, __LINE__, "%s", e.msg);
+    fs_image_free(&img);
+    return small;
+}
+
+TEST(cli_exif_orientation_is_applied_before_detection)
+{
+    /* sample2 stored rotated a quarter turn, with EXIF orientation 6 saying
+     * so: detect must see it upright, with the faces where the upright
+     * photo has them. */
+    fs_image up = sample_small(2, 640, 456), stored = {0};
+    fs_error e = {0};
+    REQUIRE(up.data);
+    REQUIRE(fs_image_crop(&up, 0, 0, up.width, up.height, &stored, &e) == FS_OK);
+    REQUIRE(fs_image_orient(&stored, 8, &e) == FS_OK); /* the inverse of 6 */
+    char upright[600], rotated[600];
+    const char *p = write_jpeg(&up, "upright.jpg", 0);
+    REQUIRE(p);
+    snprintf(upright, sizeof upright, "%s", p);
+    p = write_jpeg(&stored, "rotated_exif6.jpg", 6);
+    REQUIRE(p);
+    snprintf(rotated, sizeof rotated, "%s", p);
+    char args[2048], *out = NULL;
+    const char *err;
+    snprintf(args, sizeof args, "detect --json %s '%s' '%s'", models_flag(), upright, rotated);
+    CHECK_INT(run(args, &out, &err), 0);
+    char *second = out ? strchr(out, '\n') : NULL;
+    fs_json *a = parse_line(out), *b = parse_line(second ? second + 1 : NULL);
+    free(out);
+    CHECK_INT(fs_json_number(fs_json_get(b, "width"), 0), 640);
+    CHECK_INT(fs_json_number(fs_json_get(b, "height"), 0), 456);
+    const fs_json *fa = fs_json_get(a, "faces"), *fb = fs_json_get(b, "faces");
+    CHECK_INT(fs_json_count(fa), 3);
+    CHECK_INT(fs_json_count(fb), 3);
+    for (size_t i = 0; i < fs_json_count(fa) && i < fs_json_count(fb); i++) {
+        const fs_json *ba = fs_json_get(fs_json_at(fa, i), "box");
+        const fs_json *bb = fs_json_get(fs_json_at(fb, i), "box");
+        static const char *k[4] = {"x", "y", "width", "height"};
+        for (int c = 0; c < 4; c++) /* JPEG re-encoding moves them a little */
+            CHECK_NEAR(fs_json_number(fs_json_get(ba, k[c]), NAN),
+                       fs_json_number(fs_json_get(bb, k[c]), NAN), 4.0);
+    }
+    fs_json_free(a);
+    fs_json_free(b);
+    /* ignoring the tag: the photo is sideways */
+    snprintf(args, sizeof args, "detect --json --no-orientation %s '%s'", models_flag(), rotated);
+    CHECK_INT(run(args, &out, &err), 0);
+    b = parse_line(out);
+    free(out);
+    CHECK_INT(fs_json_number(fs_json_get(b, "width"), 0), 456);
+    CHECK_INT(fs_json_number(fs_json_get(b, "height"), 0), 640);
+    fs_json_free(b);
+    fs_image_free(&up);
+    fs_image_free(&stored);
+}
+
+TEST(cli_fallback_faces_are_marked_in_json)
+{
+    /* sample1's first face filling a 600x800 photo */
+    fs_image img = {0}, c = {0}, tight = {0};
+    fs_error e = {0};
+    REQUIRE(fs_image_decode_file(sample(1), NULL, &img, NULL, &e) == FS_OK);
+    REQUIRE(fs_image_crop(&img, 424, 375, 157, 210, &c, &e) == FS_OK);
+    REQUIRE(fs_image_resize(&c, 600, 800, &tight, &e) == FS_OK);
+    const char *p = write_jpeg(&tight, "tight.jpg", 0);
+    REQUIRE(p);
+    char path[600], args[2048], *out = NULL;
+    const char *err;
+    snprintf(path, sizeof path, "%s", p);
+    snprintf(args, sizeof args, "embed --json %s '%s'", models_flag(), path);
+    CHECK_INT(run(args, &out, &err), 0);
+    CHECK(out && strstr(out, "\"fallback\":true") != NULL);
+    fs_json *j = parse_line(out);
+    CHECK_INT(fs_json_count(fs_json_get(j, "faces")), 1);
+    fs_json_free(j);
+    free(out);
+    snprintf(args, sizeof args, "detect %s --no-fallback '%s'", models_flag(), path);
+    CHECK_INT(run(args, &out, &err), 0);
+    CHECK(out && strstr(out, "tight.jpg: 0 faces") != NULL);
+    free(out);
+    snprintf(args, sizeof args, "detect %s '%s'", models_flag(), path);
+    CHECK_INT(run(args, &out, &err), 0);
+    CHECK(out && strstr(out, "(fallback)") != NULL);
+    free(out);
+    fs_image_free(&img);
+    fs_image_free(&c);
+    fs_image_free(&tight);
 }

@@ -16,7 +16,8 @@ static void help(void)
            "others are still processed.\n"
            "\n"
            "  --json               one JSON object per photo per line: path, width, height,\n"
-           "                       faces [{score, box {x,y,width,height}, landmarks [[x,y]x68]}],\n"
+           "                       faces [{score, box {x,y,width,height}, landmarks [[x,y]x68],\n"
+           "                       fallback (true when found by the tight-crop fallback)}],\n"
            "                       ms (detection + landmarks, decoding excluded)\n");
     face_cli_help_options(stdout);
     printf("\nExit: 0 all photos processed, 2 some photo (or the models) could not be read,\n"
@@ -43,14 +44,14 @@ static void print_face(int i, const fs_face *f)
                lx, ly, rx, ry, f->landmarks[30][0], f->landmarks[30][1], f->landmarks[48][0],
                f->landmarks[48][1], f->landmarks[54][0], f->landmarks[54][1]);
     }
-    printf("\n");
+    printf("%s\n", f->flags & FS_FACE_FALLBACK ? "  (fallback)" : "");
 }
 
-static void print_photo(void *ctx, const char *path, const fs_image *img, const fs_face *faces,
-                        int n, double ms)
+static void print_photo(void *ctx, const fs_engine *e, const char *path, const fs_image *img,
+                        const fs_face *faces, int n, double ms)
 {
     if (*(int *)ctx) {
-        face_cli_json_photo(stdout, path, img, faces, n, ms, 1, 0);
+        face_cli_json_photo(stdout, e, path, img, faces, n, ms, 1, 0);
         return;
     }
     printf("%s: %d face%s (%dx%d, %.0f ms)\n", path, n, n == 1 ? "" : "s", img->width,

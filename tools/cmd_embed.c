@@ -16,7 +16,9 @@ static void help(void)
            "stderr (file and reason) and the others are still processed.\n"
            "\n"
            "  --json               one JSON object per photo per line: path, width, height,\n"
-           "                       faces [{score, box {x,y,width,height}, descriptor [128]}], ms\n"
+           "                       faces [{score, box {x,y,width,height}, descriptor [128],\n"
+           "                       fallback (true when found by the tight-crop fallback)}],\n"
+           "                       descriptor_mode, ms\n"
            "  --tsv                one line per face: path, face, score, x, y, width, height,\n"
            "                       then the 128 descriptor values, tab-separated\n");
     face_cli_help_options(stdout);
@@ -42,20 +44,21 @@ static void print_face(const char *path, int i, const fs_face *f, int tsv)
     double norm = 0;
     for (int k = 0; k < FS_DESCRIPTOR_DIM; k++)
         norm += (double)f->descriptor[k] * f->descriptor[k];
-    printf("  [%.4f %.4f %.4f %.4f ...] |d| %.3f\n", f->descriptor[0], f->descriptor[1],
-           f->descriptor[2], f->descriptor[3], sqrt(norm));
+    printf("  [%.4f %.4f %.4f %.4f ...] |d| %.3f%s\n", f->descriptor[0], f->descriptor[1],
+           f->descriptor[2], f->descriptor[3], sqrt(norm),
+           f->flags & FS_FACE_FALLBACK ? "  (fallback)" : "");
 }
 
 typedef struct embed_flags {
     int json, tsv;
 } embed_flags;
 
-static void print_photo(void *ctx, const char *path, const fs_image *img, const fs_face *faces,
-                        int n, double ms)
+static void print_photo(void *ctx, const fs_engine *e, const char *path, const fs_image *img,
+                        const fs_face *faces, int n, double ms)
 {
     const embed_flags *f = ctx;
     if (f->json) {
-        face_cli_json_photo(stdout, path, img, faces, n, ms, 0, 1);
+        face_cli_json_photo(stdout, e, path, img, faces, n, ms, 0, 1);
         return;
     }
     if (!f->tsv)

@@ -14,10 +14,22 @@ void face_cli_help_options(FILE *f)
             "  --detector NAME      ssd (the reference, default) or tiny (detect.detector)\n"
             "  --min-score S        keep detections scoring above S (detect.min_score, 0.5)\n"
             "  --max-faces N        at most N faces per photo (detect.max_faces, 100)\n"
-            "  --input-size N       detector input side; ssd: 512 only; tiny: multiple of 32\n"
-            "                       (detect.input_size; 0 = default)\n"
+            "  --input-size N       detector input side, a multiple of 32 (detect.input_size;\n"
+            "                       0 = default: ssd 512, tiny 416)\n"
+            "  --fit, --no-fit      run photos smaller than the input at their own scale\n"
+            "                       (detect.fit_input)\n"
+            "  --tile N             also search overlapping N px tiles of big photos for small\n"
+            "                       faces (detect.tile_size; 0 = off)\n"
+            "  --fallback, --no-fallback\n"
+            "                       no face found: retry on the photo padded on every side,\n"
+            "                       for tightly cropped faces (detect.fallback)\n"
+            "  --align ref|chip     recognition input: face-api's crop or dlib's aligned chip\n"
+            "                       (descriptor.align)\n"
+            "  --flip, --no-flip    average descriptors with the mirror image's (descriptor.flip)\n"
+            "  --reference          the reference pipeline exactly (face-api): ssd at 512, no\n"
+            "                       fit, tiles or fallback, ref alignment, no flip\n"
             "  --no-orientation     ignore EXIF orientation (decode.apply_orientation)\n"
-            "  --threads N          BLAS threads per photo (run.threads; 0 = all cores)\n");
+            "  --threads N          threads (run.threads; 0 = all cores)\n");
 }
 
 int face_cli_option(fs_config *cfg, int c, const char *arg)
@@ -31,6 +43,26 @@ int face_cli_option(fs_config *cfg, int c, const char *arg)
     case 'I': return cli_config_set(cfg, "detect.input_size", arg, "--input-size");
     case 'O': return cli_config_set(cfg, "decode.apply_orientation", "false", "--no-orientation");
     case 'T': return cli_config_set(cfg, "run.threads", arg, "--threads");
+    case FACE_OPT_FIT: return cli_config_set(cfg, "detect.fit_input", "true", "--fit");
+    case FACE_OPT_NO_FIT: return cli_config_set(cfg, "detect.fit_input", "false", "--no-fit");
+    case FACE_OPT_TILE: return cli_config_set(cfg, "detect.tile_size", arg, "--tile");
+    case FACE_OPT_FALLBACK: return cli_config_set(cfg, "detect.fallback", "true", "--fallback");
+    case FACE_OPT_NO_FALLBACK:
+        return cli_config_set(cfg, "detect.fallback", "false", "--no-fallback");
+    case FACE_OPT_ALIGN: return cli_config_set(cfg, "descriptor.align", arg, "--align");
+    case FACE_OPT_FLIP: return cli_config_set(cfg, "descriptor.flip", "true", "--flip");
+    case FACE_OPT_NO_FLIP: return cli_config_set(cfg, "descriptor.flip", "false", "--no-flip");
+    case FACE_OPT_REFERENCE: {
+        static const char *ref[][2] = {
+            {"detect.detector", "ssd"},    {"detect.input_size", "512"},
+            {"detect.fit_input", "false"}, {"detect.tile_size", "0"},
+            {"detect.fallback", "false"},  {"descriptor.align", "ref"},
+            {"descriptor.flip", "false"}};
+        for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++)
+            if (cli_config_set(cfg, ref[i][0], ref[i][1], "--reference"))
+                return EXIT_USAGE;
+        return 0;
+    }
     default: return -1;
     }
 }
@@ -41,9 +73,9 @@ int face_cli_parse(int argc, char **argv, const char *cmd, void (*help)(void),
 {
     static const struct option common[] = {{"help", no_argument, 0, 'h'}, FACE_CLI_LONG_OPTIONS};
     const int n_common = (int)(sizeof common / sizeof common[0]);
-    struct option opts[32];
+    struct option opts[48];
     int n = 0;
-    while (extra[n].name && n < 32 - n_common - 1)
+    while (extra[n].name && n < 48 - n_common - 1)
         n++;
     memcpy(opts, extra, (size_t)n * sizeof *opts);
     memcpy(opts + n, common, sizeof common);
@@ -73,24 +105,40 @@ int face_cli_parse(int argc, char **argv, const char *cmd, void (*help)(void),
     return -1;
 }
 
+int face_cli_options(const fs_config *cfg, fs_engine_opts *o, fs_decode_opts *d)
+{
+    fs_error e = {0};
+    fs_engine_opts_init(o);
+    if (fs_detector_parse(fs_config_str(cfg, "detect.detector"), &o->detector, &e) != FS_OK)
+        return cli_fail(&e);
+    o->min_score = (float)fs_config_real(cfg, "detect.min_score");
+    o->max_faces = (int)fs_config_int(cfg, "detect.max_faces");
+    o->input_size = (int)fs_config_int(cfg, "detect.input_size");
+    o->fit_input = fs_config_bool(cfg, "detect.fit_input");
+    o->tile_size = (int)fs_config_int(cfg, "detect.tile_size");
+    o->fallback = fs_config_bool(cfg, "detect.fallback");
+    o->align = strcmp(fs_config_str(cfg, "descriptor.align"), "chip") == 0 ? FS_ALIGN_CHIP
+                                                                            : FS_ALIGN_REF;
+    o->flip = fs_config_bool(cfg, "descriptor.flip");
+    memset(d, 0, sizeof *d);
+    d->apply_orientation = fs_config_bool(cfg, "decode.apply_orientation");
+    d->max_pixels = (uint64_t)fs_config_int(cfg, "decode.max_pixels");
+    d->max_file_bytes = (size_t)fs_config_int(cfg, "decode.max_file_bytes");
+    return 0;
+}
+
 int face_cli_start(face_cli *fc, const fs_config *cfg)
 {
     memset(fc, 0, sizeof *fc);
     fs_error e = {0};
     fs_engine_opts o;
-    fs_engine_opts_init(&o);
-    if (fs_detector_parse(fs_config_str(cfg, "detect.detector"), &o.detector, &e) != FS_OK)
-        return cli_fail(&e);
-    o.min_score = (float)fs_config_real(cfg, "detect.min_score");
-    o.max_faces = (int)fs_config_int(cfg, "detect.max_faces");
-    o.input_size = (int)fs_config_int(cfg, "detect.input_size");
+    int rc = face_cli_options(cfg, &o, &fc->dopts);
+    if (rc)
+        return rc;
     /* One photo at a time: BLAS may use the cores (run.threads; 0 leaves
      * OpenBLAS's default, all of them). */
     if (fs_config_int(cfg, "run.threads") > 0)
         openblas_set_num_threads((int)fs_config_int(cfg, "run.threads"));
-    fc->dopts.apply_orientation = fs_config_bool(cfg, "decode.apply_orientation");
-    fc->dopts.max_pixels = (uint64_t)fs_config_int(cfg, "decode.max_pixels");
-    fc->dopts.max_file_bytes = (size_t)fs_config_int(cfg, "decode.max_file_bytes");
     if (fs_engine_create(fs_config_str(cfg, "paths.models"), &o, &fc->engine, &e) != FS_OK ||
         fs_worker_create(fc->engine, &fc->worker, &e) != FS_OK) {
         face_cli_end(fc);
@@ -147,7 +195,7 @@ int face_cli_each_photo(fs_config *cfg, int argc, char **argv, int first, int st
             worst = ec > worst ? ec : worst;
             continue;
         }
-        print(ctx, argv[i], &img, fc.faces, n, ms);
+        print(ctx, fc.engine, argv[i], &img, fc.faces, n, ms);
         fs_image_free(&img);
     }
     face_cli_end(&fc);
@@ -173,11 +221,13 @@ void face_cli_json_face(FILE *f, const fs_face *face, int landmarks, int descrip
         if (face->flags & FS_FACE_EMPTY_CROP)
             fprintf(f, ",\"empty_crop\":true");
     }
+    if (face->flags & FS_FACE_FALLBACK)
+        fprintf(f, ",\"fallback\":true");
     fprintf(f, "}");
 }
 
-void face_cli_json_photo(FILE *f, const char *path, const fs_image *img, const fs_face *faces,
-                         int n, double ms, int landmarks, int descriptor)
+void face_cli_json_photo(FILE *f, const fs_engine *e, const char *path, const fs_image *img,
+                         const fs_face *faces, int n, double ms, int landmarks, int descriptor)
 {
     fprintf(f, "{\"path\":");
     json_str(f, path);
@@ -187,5 +237,8 @@ void face_cli_json_photo(FILE *f, const char *path, const fs_image *img, const f
             fputc(',', f);
         face_cli_json_face(f, &faces[i], landmarks, descriptor);
     }
-    fprintf(f, "],\"ms\":%.2f}\n", ms);
+    fprintf(f, "]");
+    if (descriptor)
+        fprintf(f, ",\"descriptor_mode\":\"%s\"", fs_engine_descriptor_mode(e));
+    fprintf(f, ",\"ms\":%.2f}\n", ms);
 }

@@ -12,6 +12,12 @@
 #include "cli.h"
 #include "facesearch/face.h"
 
+/* Codes of the long-only face options (above any character). */
+enum {
+    FACE_OPT_FIT = 1000, FACE_OPT_NO_FIT, FACE_OPT_TILE, FACE_OPT_FALLBACK,
+    FACE_OPT_NO_FALLBACK, FACE_OPT_ALIGN, FACE_OPT_FLIP, FACE_OPT_NO_FLIP, FACE_OPT_REFERENCE
+};
+
 /* Long options every face command accepts; splice into its option table. */
 #define FACE_CLI_LONG_OPTIONS                                  \
     {"config", required_argument, 0, 'C'},                     \
@@ -21,7 +27,16 @@
     {"max-faces", required_argument, 0, 'M'},                  \
     {"input-size", required_argument, 0, 'I'},                 \
     {"no-orientation", no_argument, 0, 'O'},                   \
-    {"threads", required_argument, 0, 'T'}
+    {"threads", required_argument, 0, 'T'},                    \
+    {"fit", no_argument, 0, FACE_OPT_FIT},                     \
+    {"no-fit", no_argument, 0, FACE_OPT_NO_FIT},               \
+    {"tile", required_argument, 0, FACE_OPT_TILE},             \
+    {"fallback", no_argument, 0, FACE_OPT_FALLBACK},           \
+    {"no-fallback", no_argument, 0, FACE_OPT_NO_FALLBACK},     \
+    {"align", required_argument, 0, FACE_OPT_ALIGN},           \
+    {"flip", no_argument, 0, FACE_OPT_FLIP},                   \
+    {"no-flip", no_argument, 0, FACE_OPT_NO_FLIP},             \
+    {"reference", no_argument, 0, FACE_OPT_REFERENCE}
 
 /* Help lines for FACE_CLI_LONG_OPTIONS. */
 void face_cli_help_options(FILE *f);
@@ -52,6 +67,10 @@ typedef struct face_cli {
     int cap;
 } face_cli;
 
+/* Engine options and decoding options from cfg.  Returns 0, or an exit code
+ * after printing the error. */
+int face_cli_options(const fs_config *cfg, fs_engine_opts *o, fs_decode_opts *d);
+
 /* Creates the engine (models from paths.models) and one worker from cfg.
  * Returns 0, or an exit code after printing the error. */
 int face_cli_start(face_cli *fc, const fs_config *cfg);
@@ -66,9 +85,9 @@ void face_cli_end(face_cli *fc);
 int face_cli_photo(face_cli *fc, const char *path, int stages, fs_image *img, int *n,
                    double *ms);
 
-/* Prints the faces of one photo. */
-typedef void (*face_cli_print_fn)(void *ctx, const char *path, const fs_image *img,
-                                  const fs_face *faces, int n, double ms);
+/* Prints the faces of one photo found by engine e. */
+typedef void (*face_cli_print_fn)(void *ctx, const fs_engine *e, const char *path,
+                                  const fs_image *img, const fs_face *faces, int n, double ms);
 
 /* The body of a per-photo command: starts the engine from cfg (destroying
  * cfg), runs `stages` on argv[first..argc-1] one by one and prints each with
@@ -83,8 +102,8 @@ int face_cli_each_photo(fs_config *cfg, int argc, char **argv, int first, int st
 void face_cli_json_face(FILE *f, const fs_face *face, int landmarks, int descriptor);
 
 /* Writes {"path":...,"width":...,"height":...,"faces":[...],"ms":...} on
- * one line. */
-void face_cli_json_photo(FILE *f, const char *path, const fs_image *img,
+ * one line; with descriptors, also "descriptor_mode" (e's). */
+void face_cli_json_photo(FILE *f, const fs_engine *e, const char *path, const fs_image *img,
                          const fs_face *faces, int n, double ms, int landmarks,
                          int descriptor);
 

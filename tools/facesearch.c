@@ -21,6 +21,7 @@ static const fs_command commands[] = {
     {"build", cmd_build, "build the FAISS index over every stored face"},
     {"query", cmd_query, "find a person: the nearest stored faces to the faces of a photo"},
     {"dedup", cmd_dedup, "group all stored faces into identities (duplicate enrolments)"},
+    {"eval", cmd_eval, "accuracy on labelled data: eval lfw, eval detect"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "facesearch/common.h"
+
 /* ---- verification (pairs) ---------------------------------------------- */
 
 /* Accuracy at threshold t of n pairs (dist[i], same[i] in {0,1}); NaN
@@ -37,12 +39,52 @@ typedef struct fs_kfold {
  * on it.  Returns 0, or -1 when n < folds. */
 int fs_eval_kfold(const float *dist, const int *same, size_t n, int folds, fs_kfold *out);
 
+/* k-fold as above with the folds given: pair i belongs to fold[i] in
+ * 0..folds-1 (e.g. LFW's official folds).  Returns 0, or -1 when a fold is
+ * empty or an id is out of range. */
+int fs_eval_kfold_folds(const float *dist, const int *same, const int *fold, size_t n, int folds,
+                        fs_kfold *out);
+
 /* True accept rate at a false accept rate: the largest threshold under which
  * at most far * negatives different-person pairs are accepted, and the share
  * of same-person pairs accepted there.  *thr (may be NULL) gets it.  NaN
  * pairs are never accepted. */
 double fs_eval_tar_at_far(const float *dist, const int *same, size_t n, double far,
                           float *thr);
+
+/* ---- LFW pairs files ---------------------------------------------------- */
+
+/* One pair of an LFW pairs file: photo paths relative to the LFW root
+ * ("Name/Name_0001.jpg"), same person or not, fold. */
+typedef struct fs_lfw_pair {
+    char *a, *b;
+    int same;
+    int fold;
+} fs_lfw_pair;
+
+typedef struct fs_lfw_pairs {
+    fs_lfw_pair *pairs;
+    size_t n;
+    int folds;
+    const char *fold_source; /* static: "header" (F N: F blocks of N same then N
+                                different), "runs" (a fold starts where a same
+                                pair follows different ones, as in the official
+                                file and its subsets), or "even" (10 contiguous
+                                folds of equal size) */
+} fs_lfw_pairs;
+
+/*
+ * Reads an LFW pairs file: an optional header line "F N", then lines
+ * "Name i j" (same person, photos i and j) or "Name1 i Name2 j"
+ * (different people); blank lines are skipped.  Names must not contain '/'
+ * or start with '.'.  Errors: FS_EIO (unreadable), FS_ECORRUPT ("file:line:
+ * reason" for a malformed line, or no pairs), FS_ENOMEM.  *out is empty on
+ * error; release it with fs_lfw_pairs_free.
+ */
+int fs_lfw_pairs_load(const char *path, fs_lfw_pairs *out, fs_error *err);
+
+/* Frees what fs_lfw_pairs_load allocated; safe on a zeroed struct. */
+void fs_lfw_pairs_free(fs_lfw_pairs *p);
 
 /* ---- identification (gallery / probes) -------------------------------- */
 

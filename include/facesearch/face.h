@@ -37,15 +37,45 @@ typedef enum fs_detector_kind {
     FS_DETECTOR_TINY      /* TinyFaceDetector: faster, less accurate */
 } fs_detector_kind;
 
-/* Engine options; initialise with fs_engine_opts_init, then adjust. */
+/* How the recognition net's 150x150 input is cut from the photo. */
+typedef enum fs_align_kind {
+    FS_ALIGN_REF = 0,  /* the reference's axis-aligned square around the eyes
+                          and mouth (face-api's "dlib alignment" rectangle) */
+    FS_ALIGN_CHIP      /* dlib's face chip: the landmarks mapped by a
+                          least-squares similarity onto dlib's mean face
+                          shape (150 px, padding 0.25), so the face is
+                          upright and at a fixed scale */
+} fs_align_kind;
+
+/* Engine options; initialise with fs_engine_opts_init, then adjust.  Every
+ * option left at its fs_engine_opts_init value gives the reference pipeline
+ * (face-api), bit for bit; the others are facesearch's additions. */
 typedef struct fs_engine_opts {
     fs_detector_kind detector;
     float min_score;   /* keep detections scoring strictly above this (0.5) */
     int max_faces;     /* at most this many faces per photo (100; up to
                           FS_MAX_FACES) */
     int input_size;    /* detector input side in pixels; 0 = the detector's
-                          default (SSD: 512, the only size supported so far;
-                          tiny: 416, any multiple of 32 from 64 to 1024) */
+                          default (SSD: 512; tiny: 416).  SSD: a multiple of
+                          32 from 128 to 1024; tiny: a multiple of 32 from 64
+                          to 1024 */
+    /* Additions (0 = off, as in the reference): */
+    int fit_input;     /* a photo smaller than the input is not upscaled: it
+                          runs at the smallest multiple of 32 (at least 128)
+                          that holds it, at its own scale */
+    int tile_size;     /* > 0: a photo larger than this is also searched in
+                          overlapping square tiles of this side (photo
+                          pixels), each at the detector's input size, for
+                          faces too small for the whole-photo pass; the
+                          detections of all passes are merged */
+    int fallback;      /* when no face is found, detect again on the photo
+                          padded by half its size on every side (tightly
+                          cropped faces: ID photos, LFW); such faces carry
+                          FS_FACE_FALLBACK */
+    fs_align_kind align;  /* recognition input (FS_ALIGN_REF) */
+    int flip;          /* descriptor = mean of the face's and its mirror
+                          image's descriptors (costs a second recognition
+                          pass) */
 } fs_engine_opts;
 
 /* Fills o with the reference defaults (SSD, 0.5, 100, 0). */
@@ -68,8 +98,9 @@ enum {
     FS_FACE_DESCRIPTOR = 2,   /* descriptor and descriptor_crop are set */
     FS_FACE_EMPTY_CROP = 4,   /* the descriptor crop fell outside the photo: the
                                  descriptor is all zeros (as in the reference) */
-    FS_FACE_FALLBACK = 8      /* found by a fallback pass, not the main detector
-                                 run (reserved for the tight-crop fallback) */
+    FS_FACE_FALLBACK = 8      /* found by the tight-crop fallback (the photo
+                                 padded, see fs_engine_opts.fallback), not by
+                                 the main detector passes */
 };
 
 /* One face.  Coordinates are image pixels of the decoded photo, x right,
@@ -118,6 +149,22 @@ const fs_engine_opts *fs_engine_options(const fs_engine *e);
 /* A stable identifier of the models in use, e.g.
  * "face-api-1.7.15/ssd_mobilenetv1+face_landmark_68+face_recognition". */
 const char *fs_engine_model_id(const fs_engine *e);
+
+/*
+ * A short stable name of everything in the engine's options that changes
+ * what a face's descriptor is: the alignment ("ref" or "chip"), then
+ * "+flip" when flip-averaged -- e.g. "ref", "chip+flip".  Descriptors of
+ * different modes must not be compared or indexed together: a database
+ * records it and refuses vectors of another mode.  (Detector options move
+ * boxes, hence descriptors slightly, as any re-detection does, but do not
+ * change the descriptor space; they are not part of the mode.)  Owned by e.
+ */
+const char *fs_engine_descriptor_mode(const fs_engine *e);
+
+/* The verification threshold calibrated on LFW (docs/accuracy.md: the mean
+ * of the 10 per-fold thresholds on LFW A-M) for a descriptor mode as named
+ * by fs_engine_descriptor_mode; NAN for an unknown mode. */
+double fs_descriptor_mode_threshold(const char *mode);
 
 /* Weight files in use: returns how many; for 0 <= i < count, *file gets the
  * file name and *sha256 its checksum as 64 hex digits (owned by e). */
@@ -184,7 +231,31 @@ typedef struct fs_stage_times {
 void fs_worker_times(const fs_worker *w, fs_stage_times *t);
 void fs_worker_reset_times(fs_worker *w);
 
+/*
+ * Least-squares similarity (rotation, uniform scale, translation; no
+ * reflection) mapping n >= 2 points `from` onto `to`: minimises
+ * sum |to_i - M from_i|^2 with M = {a, b, c, d, e, f}, x' = a x + b y + c,
+ * y' = d x + e y + f, a = e, b = -d (Umeyama's closed form).  A similarity
+ * is recovered exactly (up to rounding).  Errors: FS_EUSAGE when the `from`
+ * points coincide or the fit degenerates to scale 0.
+ */
+int fs_similarity_fit(int n, const double (*from)[2], const double (*to)[2], double m[6]);
+
+/*
+ * The chip alignment of a face with landmarks: the map from pixel indices of
+ * the 150x150 recognition input to pixel indices of the photo (the form
+ * fs_warp_affine_u8 takes), fitted to dlib's mean face shape (see
+ * FS_ALIGN_CHIP).  Errors: FS_EUSAGE (no landmarks, degenerate fit).
+ */
+int fs_face_chip_transform(const fs_face *face, double m[6]);
+
 /* Euclidean distance between two descriptors (the reference's metric). */
 float fs_descriptor_distance(const float *a, const float *b);
+
+/* The face a single-subject photo (LFW, an ID photo) is about, among n
+ * boxes {x, y, w, h}: of the boxes containing the photo's centre the largest,
+ * else the box whose centre is nearest the photo's centre.  Returns its
+ * index, or -1 when n <= 0. */
+int fs_face_central(const float (*box)[4], int n, int width, int height);
 
 #endif

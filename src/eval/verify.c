@@ -67,41 +67,68 @@ float fs_eval_best_threshold(const float *dist, const int *same, size_t n, doubl
     return best_t;
 }
 
-int fs_eval_kfold(const float *dist, const int *same, size_t n, int folds, fs_kfold *out)
+int fs_eval_kfold_folds(const float *dist, const int *same, const int *fold, size_t n, int folds,
+                        fs_kfold *out)
 {
     memset(out, 0, sizeof *out);
     if (folds < 2 || n < (size_t)folds)
         return -1;
-    float *td = malloc(n * sizeof *td);
-    int *ts = malloc(n * sizeof *ts);
-    if (!td || !ts) {
-        free(td);
-        free(ts);
-        return -1;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (fold[i] < 0 || fold[i] >= folds)
+            return -1;
+    float *td = malloc(n * sizeof *td), *fd = malloc(n * sizeof *fd);
+    int *ts = malloc(n * sizeof *ts), *fs = malloc(n * sizeof *fs);
+    int rc = td && fd && ts && fs ? 0 : -1;
     double sum = 0, sum2 = 0, tsum = 0;
-    for (int f = 0; f < folds; f++) {
-        size_t lo = n * (size_t)f / (size_t)folds, hi = n * (size_t)(f + 1) / (size_t)folds;
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++)
-            if (i < lo || i >= hi) {
+    for (int f = 0; f < folds && rc == 0; f++) {
+        size_t m = 0, k = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (fold[i] != f) {
                 td[m] = dist[i];
                 ts[m++] = same[i];
+            } else {
+                fd[k] = dist[i];
+                fs[k++] = same[i];
             }
+        }
+        if (k == 0) {
+            rc = -1;
+            break;
+        }
         float t = fs_eval_best_threshold(td, ts, m, NULL);
-        double a = fs_eval_accuracy(dist + lo, same + lo, hi - lo, t);
+        double a = fs_eval_accuracy(fd, fs, k, t);
         sum += a;
         sum2 += a * a;
         tsum += t;
     }
     free(td);
+    free(fd);
     free(ts);
+    free(fs);
+    if (rc != 0)
+        return -1;
     out->folds = folds;
     out->accuracy = sum / folds;
     double var = sum2 / folds - out->accuracy * out->accuracy;
     out->std = var > 0 ? sqrt(var) : 0;
     out->threshold = tsum / folds;
     return 0;
+}
+
+int fs_eval_kfold(const float *dist, const int *same, size_t n, int folds, fs_kfold *out)
+{
+    memset(out, 0, sizeof *out);
+    if (folds < 2 || n < (size_t)folds)
+        return -1;
+    int *fold = malloc(n * sizeof *fold);
+    if (!fold)
+        return -1;
+    for (int f = 0; f < folds; f++)
+        for (size_t i = n * (size_t)f / (size_t)folds; i < n * (size_t)(f + 1) / (size_t)folds; i++)
+            fold[i] = f;
+    int rc = fs_eval_kfold_folds(dist, same, fold, n, folds, out);
+    free(fold);
+    return rc;
 }
 
 static int by_float(const void *a, const void *b)

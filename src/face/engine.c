@@ -4,6 +4,7 @@
  */
 #include "engine_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,20 +44,23 @@ static int check_opts(fs_engine_opts *o, fs_error *err)
     if (o->max_faces < 1 || o->max_faces > FS_MAX_FACES)
         return fs_fail(err, FS_EUSAGE, "max faces %d is outside 1..%d", o->max_faces,
                        FS_MAX_FACES);
-    if (o->detector == FS_DETECTOR_SSD) {
-        if (o->input_size == 0)
-            o->input_size = FS_SSD_INPUT;
-        if (o->input_size != FS_SSD_INPUT)
-            return fs_fail(err, FS_EUSAGE, "the SSD detector runs at 512 px only (got %d)",
-                           o->input_size);
-    } else {
-        if (o->input_size == 0)
-            o->input_size = 416;
-        if (o->input_size < 64 || o->input_size > 1024 || o->input_size % 32)
-            return fs_fail(err, FS_EUSAGE,
-                           "tiny detector input size %d is not a multiple of 32 in 64..1024",
-                           o->input_size);
-    }
+    if (o->input_size == 0)
+        o->input_size = o->detector == FS_DETECTOR_SSD ? FS_SSD_INPUT : 416;
+    int lo = o->detector == FS_DETECTOR_SSD ? 128 : 64;
+    if (o->input_size < lo || o->input_size > 1024 || o->input_size % 32)
+        return fs_fail(err, FS_EUSAGE,
+                       "%s detector input size %d is not a multiple of 32 in %d..1024 "
+                       "(the reference: %d)",
+                       fs_detector_name(o->detector), o->input_size, lo,
+                       o->detector == FS_DETECTOR_SSD ? FS_SSD_INPUT : 416);
+    if (o->tile_size != 0 && (o->tile_size < 64 || o->tile_size > FS_IMAGE_MAX_SIDE))
+        return fs_fail(err, FS_EUSAGE, "tile size %d is outside 64..%d (0 = no tiles)",
+                       o->tile_size, FS_IMAGE_MAX_SIDE);
+    if (o->align != FS_ALIGN_REF && o->align != FS_ALIGN_CHIP)
+        return fs_fail(err, FS_EUSAGE, "unknown alignment kind %d", (int)o->align);
+    o->fit_input = o->fit_input != 0;
+    o->fallback = o->fallback != 0;
+    o->flip = o->flip != 0;
     return FS_OK;
 }
 
@@ -100,6 +104,91 @@ static int plan(fs_engine *e, const fs_net *net, int size, fs_plan **p, fs_error
     return st;
 }
 
+/* Plans detector d for one input side, with its anchors. */
+static int plan_detector(fs_engine *e, fs_detector *d, int size, fs_error *err)
+{
+    fs_det_plan *dp = &d->plans[d->n++];
+    dp->kind = d->kind;
+    dp->size = size;
+    const int ssd = d->kind == FS_DETECTOR_SSD;
+    int st = plan(e, ssd ? e->ssd->net : e->tiny.net, size, &dp->plan, err);
+    if (st != FS_OK)
+        return st;
+    if (ssd) {
+        int gh[FS_SSD_HEADS], gw[FS_SSD_HEADS];
+        for (int k = 0; k < FS_SSD_HEADS; k++) {
+            fs_tensor t = fs_plan_tensor(dp->plan, NULL, e->ssd->box[k]);
+            gh[k] = t.h;
+            gw[k] = t.w;
+        }
+        dp->n_anchors = fs_ssd_anchor_count(gh, gw);
+        if (size == FS_SSD_INPUT) {
+            dp->anchors = e->ssd->anchors; /* the model's own table */
+        } else {
+            if (!(dp->own_anchors = malloc((size_t)dp->n_anchors * 4 * sizeof(float))))
+                return fs_fail(err, FS_ENOMEM, "out of memory for the SSD anchors");
+            fs_ssd_anchors(size, gh, gw, dp->own_anchors);
+            dp->anchors = dp->own_anchors;
+        }
+        if (dp->n_anchors > e->max_anchors)
+            e->max_anchors = dp->n_anchors;
+    } else {
+        fs_tensor t = fs_plan_tensor(dp->plan, NULL, e->tiny.out);
+        dp->n_anchors = t.h * t.w * FS_TINY_ANCHORS;
+        if (dp->n_anchors > e->max_cells)
+            e->max_cells = dp->n_anchors;
+    }
+    return FS_OK;
+}
+
+/* plans[0] at the main size; with fit_input the multiples of 32 below it. */
+static int plan_detectors(fs_engine *e, fs_detector *d, fs_detector_kind kind, int size,
+                          fs_error *err)
+{
+    d->kind = kind;
+    int st = plan_detector(e, d, size, err);
+    for (int s = FS_FIT_MIN; st == FS_OK && e->opts.fit_input && s < size; s += 32)
+        st = plan_detector(e, d, s, err);
+    return st;
+}
+
+const fs_det_plan *fs_engine_det_plan(const fs_engine *e, const fs_detector *d, int side)
+{
+    if (!e->opts.fit_input || side >= d->plans[0].size)
+        return &d->plans[0];
+    int want = side <= FS_FIT_MIN ? FS_FIT_MIN : (side + 31) / 32 * 32;
+    for (int i = 1; i < d->n; i++)
+        if (d->plans[i].size == want)
+            return &d->plans[i];
+    return &d->plans[0]; /* not reached: every multiple of 32 below it is planned */
+}
+
+/* Loads the nets of the detectors in use and plans them. */
+static int load_detectors(fs_engine *e, const char *models_dir, fs_error *err)
+{
+    const fs_detector_kind main = e->opts.detector;
+    const fs_detector_kind other = main == FS_DETECTOR_SSD ? FS_DETECTOR_TINY : FS_DETECTOR_SSD;
+    int st = FS_OK;
+    for (int k = 0; k < 2 && st == FS_OK; k++) {
+        fs_detector_kind kind = k == 0 ? main : other;
+        if (k == 1 && !e->opts.fallback)
+            break;
+        if (kind == FS_DETECTOR_SSD) {
+            if (!(e->ssd = calloc(1, sizeof *e->ssd)))
+                return fs_fail(err, FS_ENOMEM, "out of memory creating the face engine");
+            st = load(e, models_dir, "ssd_mobilenetv1_model", build_ssd, e->ssd, err);
+        } else {
+            st = load(e, models_dir, "tiny_face_detector_model", build_tiny, &e->tiny, err);
+        }
+        int size = k == 0 ? e->opts.input_size : kind == FS_DETECTOR_SSD ? FS_SSD_INPUT : 416;
+        if (st == FS_OK)
+            st = plan_detectors(e, k == 0 ? &e->det : &e->rescue, kind, size, err);
+    }
+    if (st == FS_OK)
+        e->det_plan = e->det.plans[0].plan;
+    return st;
+}
+
 int fs_engine_create(const char *models_dir, const fs_engine_opts *opts, fs_engine **out,
                      fs_error *err)
 {
@@ -112,22 +201,10 @@ int fs_engine_create(const char *models_dir, const fs_engine_opts *opts, fs_engi
     else
         fs_engine_opts_init(&e->opts);
     int st = check_opts(&e->opts, err);
-    const char *det_model;
-    if (e->opts.detector == FS_DETECTOR_SSD) {
-        det_model = "ssd_mobilenetv1";
-        if (st == FS_OK && !(e->ssd = calloc(1, sizeof *e->ssd)))
-            st = fs_fail(err, FS_ENOMEM, "out of memory creating the face engine");
-        if (st == FS_OK)
-            st = load(e, models_dir, "ssd_mobilenetv1_model", build_ssd, e->ssd, err);
-        if (st == FS_OK)
-            st = plan(e, e->ssd->net, e->opts.input_size, &e->det_plan, err);
-    } else {
-        det_model = "tiny_face_detector";
-        if (st == FS_OK)
-            st = load(e, models_dir, "tiny_face_detector_model", build_tiny, &e->tiny, err);
-        if (st == FS_OK)
-            st = plan(e, e->tiny.net, e->opts.input_size, &e->det_plan, err);
-    }
+    const char *det_model =
+        e->opts.detector == FS_DETECTOR_SSD ? "ssd_mobilenetv1" : "tiny_face_detector";
+    if (st == FS_OK)
+        st = load_detectors(e, models_dir, err);
     if (st == FS_OK)
         st = load(e, models_dir, "face_landmark_68_model", build_lm, &e->lm, err);
     if (st == FS_OK)
@@ -142,6 +219,8 @@ int fs_engine_create(const char *models_dir, const fs_engine_opts *opts, fs_engi
     }
     snprintf(e->model_id, sizeof e->model_id, "face-api/%s+face_landmark_68+face_recognition",
              det_model);
+    snprintf(e->desc_mode, sizeof e->desc_mode, "%s%s",
+             e->opts.align == FS_ALIGN_CHIP ? "chip" : "ref", e->opts.flip ? "+flip" : "");
     *out = e;
     return FS_OK;
 }
@@ -150,7 +229,13 @@ void fs_engine_destroy(fs_engine *e)
 {
     if (!e)
         return;
-    fs_plan_free(e->det_plan);
+    for (int k = 0; k < 2; k++) {
+        fs_detector *d = k ? &e->rescue : &e->det;
+        for (int i = 0; i < d->n; i++) {
+            fs_plan_free(d->plans[i].plan);
+            free(d->plans[i].own_anchors);
+        }
+    }
     fs_plan_free(e->lm_plan);
     fs_plan_free(e->rec_plan);
     if (e->ssd)
@@ -165,6 +250,22 @@ void fs_engine_destroy(fs_engine *e)
 const fs_engine_opts *fs_engine_options(const fs_engine *e) { return &e->opts; }
 
 const char *fs_engine_model_id(const fs_engine *e) { return e->model_id; }
+
+const char *fs_engine_descriptor_mode(const fs_engine *e) { return e->desc_mode; }
+
+double fs_descriptor_mode_threshold(const char *mode)
+{
+    /* `facesearch eval lfw` on LFW A-M, SSD with fit and fallback (see
+     * docs/accuracy.md for the runs). */
+    static const struct {
+        const char *mode;
+        double t;
+    } cal[] = {{"ref", 0.630}, {"ref+flip", 0.614}, {"chip", 0.623}, {"chip+flip", 0.608}};
+    for (size_t i = 0; i < sizeof cal / sizeof cal[0]; i++)
+        if (strcmp(mode, cal[i].mode) == 0)
+            return cal[i].t;
+    return NAN;
+}
 
 int fs_engine_weight_files(const fs_engine *e, int i, const char **file, const char **sha256)
 {

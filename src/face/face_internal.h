@@ -73,6 +73,17 @@ void fs_ssd_decode(const float *anchors, const float *enc, const float *logits, 
 int fs_ssd_nms(const float *boxes, const float *scores, int n, float min_score, float iou,
                int max_out, uint64_t *order, int *picked);
 
+/* ---- SSD anchors for any input size (anchors.c) ---- */
+
+/* Number of anchors for feature maps of these sizes (3 per cell on map 0,
+ * 6 on the others). */
+int fs_ssd_anchor_count(const int grid_h[FS_SSD_HEADS], const int grid_w[FS_SSD_HEADS]);
+/* Writes the anchors (ymin, xmin, ymax, xmax, relative to the input square)
+ * for an input of side `input` whose feature maps have these sizes, in the
+ * heads' order; returns their count.  At 512 they equal Output/extra_dim. */
+int fs_ssd_anchors(int input, const int grid_h[FS_SSD_HEADS], const int grid_w[FS_SSD_HEADS],
+                   float *out);
+
 /* ---- tiny detector post-processing (tiny_post.c) ---- */
 
 typedef struct fs_tiny_box {
@@ -96,9 +107,12 @@ void fs_norm_mean(float *x, size_t pixels, const float mean[3]); /* (v - mean) /
 extern const float fs_face_mean[3];  /* landmark and recognition nets */
 extern const float fs_tiny_mean[3];
 
-/* The photo zero-padded at the bottom/right to a square, resized to size^2
- * (TF legacy bilinear) into dst (size*size*3 floats, 0..255).
- * Errors: FS_ENOMEM (the resize's scratch). */
+/* The window (x0, y0, w x h) of img zero-padded at its bottom/right to
+ * side x side (side >= w, h), resized to size^2 (TF legacy bilinear) into
+ * dst (size*size*3 floats, 0..255).  Errors: FS_ENOMEM (resize scratch). */
+int fs_prep_window(const fs_image *img, int x0, int y0, int w, int h, int side, int size,
+                   float *dst, fs_error *err);
+/* The reference's detector input: the whole photo, side = its longer side. */
 int fs_prep_square(const fs_image *img, int size, float *dst, fs_error *err);
 
 /* The crop zero-padded to a centred square (odd pixel bottom/right), resized
@@ -119,9 +133,11 @@ void fs_landmarks_place(const float *raw, int crop_w, int crop_h, double shift_x
  * clipping; crop_w/h are the landmark crop's size (a reference quirk). */
 fs_rect fs_align_rect(const double pts[FS_LANDMARKS][2], int crop_w, int crop_h);
 
-/* The SSD's normalised box (ymin, xmin, ymax, xmax) in photo pixels, with
- * the reference's rounding of the reshaped dims (golden README §4.5). */
-void fs_ssd_box_pixels(const float *box, int img_w, int img_h, int input_size, double *x,
-                       double *y, double *w, double *h);
+/* The SSD's normalised box (ymin, xmin, ymax, xmax) in pixels of a
+ * img_w x img_h window seen as a side x side square (the reference: the
+ * photo, side = its longer side), with the reference's rounding of the
+ * reshaped dims (golden README §4.5). */
+void fs_ssd_box_pixels(const float *box, int img_w, int img_h, int side, int input_size,
+                       double *x, double *y, double *w, double *h);
 
 #endif

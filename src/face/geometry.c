@@ -7,10 +7,10 @@
 
 #include <math.h>
 
-void fs_ssd_box_pixels(const float *box, int img_w, int img_h, int input_size, double *x,
-                       double *y, double *w, double *h)
+void fs_ssd_box_pixels(const float *box, int img_w, int img_h, int side, int input_size,
+                       double *x, double *y, double *w, double *h)
 {
-    double scale = (double)input_size / (img_w > img_h ? img_w : img_h);
+    double scale = (double)input_size / side;
     double rw = round((double)img_w * scale), rh = round((double)img_h * scale);
     double pad_x = input_size / rw, pad_y = input_size / rh;
     double top = fmax(0.0, box[0]) * pad_y, bottom = fmin(1.0, box[2]) * pad_y;

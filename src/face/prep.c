@@ -9,12 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+int fs_prep_window(const fs_image *img, int x0, int y0, int w, int h, int side, int size,
+                   float *dst, fs_error *err)
+{
+    const uint8_t *src = img->data + ((size_t)y0 * img->width + x0) * 3;
+    int st = fs_resize_tf_u8(src, w, h, img->width * 3, side, side, 3, dst, size, size);
+    return st == FS_OK ? FS_OK : fs_fail(err, st, "detector input: resize failed");
+}
+
 int fs_prep_square(const fs_image *img, int size, float *dst, fs_error *err)
 {
     int side = img->width > img->height ? img->width : img->height;
-    int st = fs_resize_tf_u8(img->data, img->width, img->height, img->width * 3, side, side, 3,
-                             dst, size, size);
-    return st == FS_OK ? FS_OK : fs_fail(err, st, "detector input: resize failed");
+    return fs_prep_window(img, 0, 0, img->width, img->height, side, size, dst, err);
 }
 
 int fs_prep_crop(const fs_image *img, fs_rect crop, int size, uint8_t **buf, size_t *cap,

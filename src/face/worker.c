@@ -20,18 +20,22 @@ int fs_worker_create(const fs_engine *e, fs_worker **out, fs_error *err)
     int ok = w->ws != NULL;
     if (ok) /* fault the pages in now rather than during the first photo */
         memset(w->ws, 0, e->ws_bytes);
-    if (e->ssd) {
-        w->enc = malloc(FS_SSD_ANCHORS * 4 * sizeof *w->enc);
-        w->logits = malloc(FS_SSD_ANCHORS * 3 * sizeof *w->logits);
-        w->boxes = malloc(FS_SSD_ANCHORS * 4 * sizeof *w->boxes);
-        w->scores = malloc(FS_SSD_ANCHORS * sizeof *w->scores);
-        w->order = malloc(FS_SSD_ANCHORS * sizeof *w->order);
-        w->picked = malloc(FS_SSD_ANCHORS * sizeof *w->picked);
+    const size_t n = (size_t)e->max_anchors, cells = (size_t)e->max_cells;
+    if (e->opts.flip) {
+        w->mirror = malloc((size_t)FS_DESCRIPTOR_INPUT * FS_DESCRIPTOR_INPUT * 3 * sizeof *w->mirror);
+        ok = ok && w->mirror;
+    }
+    if (n) {
+        w->enc = malloc(n * 4 * sizeof *w->enc);
+        w->logits = malloc(n * 3 * sizeof *w->logits);
+        w->boxes = malloc(n * 4 * sizeof *w->boxes);
+        w->scores = malloc(n * sizeof *w->scores);
+        w->order = malloc(n * sizeof *w->order);
+        w->picked = malloc(n * sizeof *w->picked);
         ok = ok && w->enc && w->logits && w->boxes && w->scores && w->order && w->picked;
-    } else {
-        fs_tensor t = fs_plan_tensor(e->det_plan, NULL, e->tiny.out);
-        size_t n = (size_t)t.h * t.w * FS_TINY_ANCHORS;
-        w->cand = malloc(n * sizeof *w->cand);
+    }
+    if (cells) {
+        w->cand = malloc(cells * sizeof *w->cand);
         w->tiny_res = malloc((size_t)e->opts.max_faces * sizeof *w->tiny_res);
         ok = ok && w->cand && w->tiny_res;
     }
@@ -56,6 +60,10 @@ void fs_worker_destroy(fs_worker *w)
     free(w->picked);
     free(w->cand);
     free(w->tiny_res);
+    free(w->dets);
+    free(w->mirror);
+    free(w->padded.data);
+    free(w->chip_src.data);
     free(w->crop);
     free(w);
 }
@@ -67,86 +75,16 @@ static int check_image(const fs_image *img, fs_error *err)
     return FS_OK;
 }
 
-static int detect_ssd(fs_worker *w, const fs_image *img, fs_face *faces, int cap)
-{
-    const fs_engine *e = w->e;
-    fs_plan_run(e->det_plan, w->ws, NULL);
-    fs_ssd_gather(e->ssd, e->det_plan, w->ws, w->enc, w->logits);
-    fs_ssd_decode(e->ssd->anchors, w->enc, w->logits, FS_SSD_ANCHORS, w->boxes, w->scores);
-    int np = fs_ssd_nms(w->boxes, w->scores, FS_SSD_ANCHORS, e->opts.min_score, 0.5f,
-                        e->opts.max_faces, w->order, w->picked);
-    int n = np < cap ? np : cap;
-    for (int i = 0; i < n; i++) {
-        fs_face *f = &faces[i];
-        memset(f, 0, sizeof *f);
-        fs_ssd_box_pixels(w->boxes + 4 * w->picked[i], img->width, img->height,
-                          e->opts.input_size, &f->x, &f->y, &f->w, &f->h);
-        f->score = w->scores[w->picked[i]];
-    }
-    return n;
-}
-
-static int detect_tiny(fs_worker *w, const fs_image *img, fs_face *faces, int cap)
-{
-    const fs_engine *e = w->e;
-    const int size = e->opts.input_size;
-    fs_plan_run(e->det_plan, w->ws, NULL);
-    fs_tensor out = fs_plan_tensor(e->det_plan, w->ws, e->tiny.out);
-    double scale = (double)size / (img->width > img->height ? img->width : img->height);
-    double rw = round(img->width * scale), rh = round(img->height * scale);
-    int limit = cap < e->opts.max_faces ? cap : e->opts.max_faces;
-    int n = fs_tiny_boxes(&out, rw, rh, size, e->opts.min_score, w->cand, w->tiny_res, limit);
-    for (int i = 0; i < n; i++) {
-        const fs_tiny_box *b = &w->tiny_res[i];
-        fs_face *f = &faces[i];
-        memset(f, 0, sizeof *f);
-        f->x = b->x0 * img->width;
-        f->y = b->y0 * img->height;
-        f->w = (b->x1 - b->x0) * img->width;
-        f->h = (b->y1 - b->y0) * img->height;
-        f->score = (float)b->score;
-    }
-    return n;
-}
-
-int fs_worker_detect(fs_worker *w, const fs_image *img, fs_face *faces, int cap, int *n,
-                     fs_error *err)
-{
-    *n = 0;
-    int st = check_image(img, err);
-    if (st != FS_OK)
-        return st;
-    const fs_engine *e = w->e;
-    const int size = e->opts.input_size;
-    double t0 = fs_now();
-    float *in = fs_plan_input(e->det_plan, w->ws);
-    if ((st = fs_prep_square(img, size, in, err)) != FS_OK)
-        return st;
-    if (e->ssd) {
-        fs_norm_ssd(in, (size_t)size * size * 3);
-        *n = detect_ssd(w, img, faces, cap);
-    } else {
-        fs_norm_mean(in, (size_t)size * size, fs_tiny_mean);
-        *n = detect_tiny(w, img, faces, cap);
-    }
-    w->t.detect_s += fs_now() - t0;
-    w->t.photos++;
-    return FS_OK;
-}
-
-/* A face net on a crop: centred square padding, resize to size^2, mean
- * normalisation, run; *out is node `out_node` of the plan. */
-static int run_face_net(fs_worker *w, const fs_image *img, fs_rect crop, const fs_plan *plan,
-                        int out_node, int size, fs_tensor *out, fs_error *err)
+/* A face net's input from a crop: centred square padding, resize to size^2,
+ * mean normalisation. */
+static int prep_face_net(fs_worker *w, const fs_image *img, fs_rect crop, const fs_plan *plan,
+                         int size, fs_error *err)
 {
     float *in = fs_plan_input(plan, w->ws);
     int st = fs_prep_crop(img, crop, size, &w->crop, &w->crop_cap, in, err);
-    if (st != FS_OK)
-        return st;
-    fs_norm_mean(in, (size_t)size * size, fs_face_mean);
-    fs_plan_run(plan, w->ws, NULL);
-    *out = fs_plan_tensor(plan, w->ws, out_node);
-    return FS_OK;
+    if (st == FS_OK)
+        fs_norm_mean(in, (size_t)size * size, fs_face_mean);
+    return st;
 }
 
 int fs_worker_landmarks_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_face *face,
@@ -156,11 +94,16 @@ int fs_worker_landmarks_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_f
     if (st != FS_OK)
         return st;
     double t0 = fs_now();
-    fs_tensor out;
-    st = run_face_net(w, img, crop, w->e->lm_plan, w->e->lm.out, FS_LANDMARK_INPUT, &out, err);
+    st = prep_face_net(w, img, crop, w->e->lm_plan, FS_LANDMARK_INPUT, err);
     if (st != FS_OK)
         return st;
-    fs_landmarks_place(out.data, crop.w, crop.h, face->x, face->y, face->landmarks);
+    fs_plan_run(w->e->lm_plan, w->ws, NULL);
+    fs_tensor out = fs_plan_tensor(w->e->lm_plan, w->ws, w->e->lm.out);
+    /* The reference shifts by the unfloored box origin; a box reaching past
+     * the top/left (never the SSD's, at times the tiny detector's) was
+     * clipped at 0 for the crop, and so is its shift. */
+    fs_landmarks_place(out.data, crop.w, crop.h, fmax(face->x, 0.0), fmax(face->y, 0.0),
+                       face->landmarks);
     face->landmark_crop = crop;
     face->flags |= FS_FACE_LANDMARKS;
     w->t.landmarks_s += fs_now() - t0;
@@ -179,29 +122,77 @@ int fs_worker_landmarks(fs_worker *w, const fs_image *img, fs_face *face, fs_err
     return fs_worker_landmarks_in(w, img, crop, face, err);
 }
 
+/* Runs the recognition net on its prepared, normalised input; with flip,
+ * again on the mirror image, and averages the two descriptors. */
+static void describe(fs_worker *w, fs_face *face)
+{
+    const fs_engine *e = w->e;
+    const int side = FS_DESCRIPTOR_INPUT;
+    float *in = fs_plan_input(e->rec_plan, w->ws);
+    if (e->opts.flip) /* the run may reuse the input buffer: mirror it first */
+        for (int y = 0; y < side; y++)
+            for (int x = 0; x < side; x++)
+                memcpy(w->mirror + ((size_t)y * side + side - 1 - x) * 3,
+                       in + ((size_t)y * side + x) * 3, 3 * sizeof *in);
+    fs_plan_run(e->rec_plan, w->ws, NULL);
+    memcpy(face->descriptor, fs_plan_tensor(e->rec_plan, w->ws, e->rec.out).data,
+           sizeof face->descriptor);
+    if (e->opts.flip) {
+        memcpy(in, w->mirror, (size_t)side * side * 3 * sizeof *in);
+        fs_plan_run(e->rec_plan, w->ws, NULL);
+        const float *d = fs_plan_tensor(e->rec_plan, w->ws, e->rec.out).data;
+        for (int i = 0; i < FS_DESCRIPTOR_DIM; i++)
+            face->descriptor[i] = 0.5f * (face->descriptor[i] + d[i]);
+    }
+}
+
+/* A face whose crop or chip is empty: the reference's zero descriptor. */
+static void empty_descriptor(fs_face *face)
+{
+    memset(face->descriptor, 0, sizeof face->descriptor);
+    face->flags |= FS_FACE_DESCRIPTOR | FS_FACE_EMPTY_CROP;
+}
+
 int fs_worker_descriptor_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_face *face,
                             fs_error *err)
 {
     int st = check_image(img, err);
     if (st != FS_OK)
         return st;
-    const fs_engine *e = w->e;
     face->descriptor_crop = crop;
-    face->flags |= FS_FACE_DESCRIPTOR;
     if (crop.w <= 0 || crop.h <= 0) {
-        /* the reference's answer to an empty crop */
-        memset(face->descriptor, 0, sizeof face->descriptor);
-        face->flags |= FS_FACE_EMPTY_CROP;
+        empty_descriptor(face);
         return FS_OK;
     }
     double t0 = fs_now();
-    fs_tensor out;
-    st = run_face_net(w, img, crop, e->rec_plan, e->rec.out, FS_DESCRIPTOR_INPUT, &out, err);
-    if (st != FS_OK) {
-        face->flags &= ~FS_FACE_DESCRIPTOR;
+    st = prep_face_net(w, img, crop, w->e->rec_plan, FS_DESCRIPTOR_INPUT, err);
+    if (st != FS_OK)
         return st;
+    describe(w, face);
+    face->flags |= FS_FACE_DESCRIPTOR;
+    w->t.descriptor_s += fs_now() - t0;
+    w->t.faces_described++;
+    return FS_OK;
+}
+
+/* The chip alignment: warp, normalise, describe.  descriptor_crop is the
+ * chip's bounding rectangle in the photo. */
+static int descriptor_chip(fs_worker *w, const fs_image *img, fs_face *face, fs_error *err)
+{
+    double m[6];
+    if (fs_face_chip_transform(face, m) != FS_OK) {
+        face->descriptor_crop = (fs_rect){0, 0, 0, 0};
+        empty_descriptor(face);
+        return FS_OK;
     }
-    memcpy(face->descriptor, out.data, sizeof face->descriptor);
+    double t0 = fs_now();
+    float *in = fs_plan_input(w->e->rec_plan, w->ws);
+    int st = fs_chip_input(w, img, m, in, &face->descriptor_crop, err);
+    if (st != FS_OK)
+        return st;
+    fs_norm_mean(in, (size_t)FS_DESCRIPTOR_INPUT * FS_DESCRIPTOR_INPUT, fs_face_mean);
+    describe(w, face);
+    face->flags |= FS_FACE_DESCRIPTOR;
     w->t.descriptor_s += fs_now() - t0;
     w->t.faces_described++;
     return FS_OK;
@@ -214,6 +205,8 @@ int fs_worker_descriptor(fs_worker *w, const fs_image *img, fs_face *face, fs_er
         return st;
     if (!(face->flags & FS_FACE_LANDMARKS))
         return fs_fail(err, FS_EUSAGE, "face engine: descriptor needs the face's landmarks");
+    if (w->e->opts.align == FS_ALIGN_CHIP)
+        return descriptor_chip(w, img, face, err);
     fs_rect r = fs_align_rect(face->landmarks, face->landmark_crop.w, face->landmark_crop.h);
     fs_rect crop = fs_box_crop(r.x, r.y, r.w, r.h, img->width, img->height);
     return fs_worker_descriptor_in(w, img, crop, face, err);
