@@ -117,11 +117,6 @@ static int collect(void *ctx, const fs_image_rec *img)
     return 0;
 }
 
-static int by_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int by_path(const void *a, const void *b)
 {
     return strcmp(((const photo *)a)->path, ((const photo *)b)->path);
@@ -241,7 +236,7 @@ static void remove_tmp(const gal_opts *o, const char *dbdir)
 {
     if (o->db)
         return;
-    char cmd[4200];
+    char cmd[4400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dbdir);
     if (system(cmd) != 0)
         cli_error("%s: could not remove the temporary database", dbdir);
