@@ -290,9 +290,10 @@ TEST(face_fit_input_runs_small_photos_at_their_own_scale)
 
 TEST(face_fallback_finds_a_tight_crop_and_flags_it)
 {
-    /* A face filling a 600x800 photo: the 512 pass finds nothing. */
+    /* A face filling a 1200x1600 photo: the 512 pass finds nothing; the
+     * fallback shrinks it by 3 before padding. */
     fs_image img = sample(1);
-    fs_image tight = crop(&img, 424, 375, 157, 210, 600, 800);
+    fs_image tight = crop(&img, 424, 375, 157, 210, 1200, 1600);
     fs_image_free(&img);
     REQUIRE(tight.data);
     fs_engine_opts o;
@@ -311,8 +312,8 @@ TEST(face_fallback_finds_a_tight_crop_and_flags_it)
         CHECK_INT(f[0].flags & (FS_FACE_FALLBACK | FS_FACE_DESCRIPTOR | FS_FACE_EMPTY_CROP),
                   FS_FACE_FALLBACK | FS_FACE_DESCRIPTOR);
         CHECK(f[0].score > 0.5f);
-        CHECK(f[0].x >= 0 && f[0].y >= 0 && f[0].x + f[0].w <= 600 && f[0].y + f[0].h <= 800);
-        CHECK(f[0].w > 400); /* the face, not a detail of it */
+        CHECK(f[0].x >= 0 && f[0].y >= 0 && f[0].x + f[0].w <= 1200 && f[0].y + f[0].h <= 1600);
+        CHECK(f[0].w > 800); /* the face, not a detail of it */
     }
     /* a photo with a face found normally carries no flag */
     fs_image s2 = sample(2);
@@ -402,20 +403,24 @@ TEST(face_tiles_find_small_faces_in_a_big_photo)
 
 TEST(face_detection_merge_keeps_the_best_of_overlapping_boxes)
 {
-    fs_det d[6] = {
-        {100, 100, 50, 60, 0.7f, 0, 0, 0},  /* tile copy of face A */
-        {102, 101, 50, 60, 0.9f, 0, 0, 0},  /* face A, better */
-        {300, 100, 40, 40, 0.95f, 0, 1, 0}, /* cut by a tile edge: dropped */
-        {400, 400, 30, 30, 0.8f, 0, 0, 0},  /* face B */
-        {410, 405, 30, 30, 0.8f, 0, 0, 0},  /* overlaps B at IoU ~0.4: kept */
-        {0, 0, 10, 10, 0.6f, FS_FACE_FALLBACK, 0, 0},
+    /* x, y, w, h, score, flags, drop, seq, coarse */
+    fs_det d[8] = {
+        {100, 100, 50, 60, 0.7f, 0, 0, 0, 0},  /* face A, tile */
+        {102, 101, 50, 60, 0.9f, 0, 0, 0, 0},  /* face A, tile, better */
+        {300, 100, 40, 40, 0.95f, 0, 1, 0, 0}, /* not the tile's to report */
+        {400, 400, 30, 30, 0.8f, 0, 0, 0, 0},  /* face B, tile */
+        {410, 405, 30, 30, 0.8f, 0, 0, 0, 0},  /* IoU 0.4 with B, same kind: kept */
+        {395, 405, 30, 30, 0.99f, 0, 0, 0, 1}, /* whole-photo box of B, IoU 0.49: dropped
+                                                  though it scores best */
+        {90, 90, 80, 90, 0.6f, 0, 0, 0, 1},    /* A's coarse box, holds A's: dropped */
+        {0, 0, 10, 10, 0.6f, FS_FACE_FALLBACK, 0, 0, 1},
     };
-    int n = fs_det_merge(d, 6, 10);
+    int n = fs_det_merge(d, 8, 10);
     CHECK_INT(n, 4);
-    CHECK(d[0].score == 0.9f && d[0].x == 102);
-    CHECK(d[1].x == 400 && d[2].x == 410); /* equal scores keep their order */
+    CHECK(d[0].score == 0.9f && d[0].x == 102); /* best score first */
+    CHECK(d[1].x == 400 && d[2].x == 410);      /* equal scores keep their order */
     CHECK(d[3].flags == FS_FACE_FALLBACK);
-    fs_det e2[2] = {{0, 0, 10, 10, 0.5f, 0, 0, 0}, {50, 0, 10, 10, 0.6f, 0, 0, 0}};
+    fs_det e2[2] = {{0, 0, 10, 10, 0.5f, 0, 0, 0, 0}, {50, 0, 10, 10, 0.6f, 0, 0, 0, 0}};
     CHECK_INT(fs_det_merge(e2, 2, 1), 1);
     CHECK(e2[0].score == 0.6f);
 }

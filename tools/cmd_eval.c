@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,14 +223,20 @@ static int write_report(const char *path, const fs_lfw_pairs *pairs, const float
     return 0;
 }
 
+/* "ssd 512 fit fallback": the detector set-up in a few words. */
+static void det_name(const fs_engine_opts *o, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s %d%s%s%s", fs_detector_name(o->detector),
+             o->input_size ? o->input_size : o->detector == FS_DETECTOR_SSD ? 512 : 416,
+             o->fit_input ? " fit" : "", o->fallback ? " fallback" : "",
+             o->tile_size ? " tiles" : "");
+}
+
 static void lfw_print(const lfw_opts *o, const fs_lfw_pairs *pairs, const lfw_ctx *c,
                       const lfw_result *r, const fs_engine *e, double secs, int threads)
 {
-    const fs_engine_opts *eo = fs_engine_options(e);
     char det[96];
-    snprintf(det, sizeof det, "%s %d%s%s%s", fs_detector_name(eo->detector), eo->input_size,
-             eo->fit_input ? " fit" : "", eo->fallback ? " fallback" : "",
-             eo->tile_size ? " tiles" : "");
+    det_name(fs_engine_options(e), det, sizeof det);
     if (o->json) {
         printf("{\"accuracy\":%.4f,\"std\":%.4f,\"threshold\":%.6f,\"tar_at_far_1e-3\":%.4f,"
                "\"threshold_at_far_1e-3\":%.6f,\"pairs\":%zu,\"no_face_pairs\":%zu,"
@@ -306,6 +311,7 @@ static int eval_lfw(int argc, char **argv)
         rc = EXIT_INTERNAL;
     }
     double secs = 0;
+    int threads = 1;
     if (!rc) {
         b.root = o.root;
         b.paths = (const char *const *)c->photos;
@@ -315,7 +321,7 @@ static int eval_lfw(int argc, char **argv)
         b.n = c->n_photos;
         b.done = lfw_done;
         b.ctx = c;
-        rc = face_batch_run(&b, &secs);
+        rc = face_batch_run(&b, &secs, &threads);
     }
     lfw_result r = {0};
     if (!rc) {
@@ -350,8 +356,7 @@ static int eval_lfw(int argc, char **argv)
     if (!rc && o.report)
         rc = write_report(o.report, &pairs, dist);
     if (!rc)
-        lfw_print(&o, &pairs, c, &r, engine, secs,
-                  b.threads > 0 ? b.threads : omp_get_max_threads());
+        lfw_print(&o, &pairs, c, &r, engine, secs, threads);
     if (c) {
         free(c->photos);
         free(c->desc);
@@ -567,19 +572,12 @@ static int detect_all(const fs_engine_opts *eo, const char *models, face_batch *
     if (!rc) {
         b->engine = engine;
         b->ctx = d;
-        rc = face_batch_run(b, secs);
+        rc = face_batch_run(b, secs, NULL);
     }
     fs_engine_destroy(engine);
     return rc;
 }
 
-static void det_name(const fs_engine_opts *o, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s %d%s%s%s", fs_detector_name(o->detector),
-             o->input_size ? o->input_size : o->detector == FS_DETECTOR_SSD ? 512 : 416,
-             o->fit_input ? " fit" : "", o->fallback ? " fallback" : "",
-             o->tile_size ? " tiles" : "");
-}
 
 static int eval_detect(int argc, char **argv)
 {

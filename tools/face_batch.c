@@ -23,16 +23,21 @@ static void progress(const face_batch *b, size_t done, double t0, int final)
 
 void openblas_set_num_threads(int);
 
-int face_batch_run(const face_batch *b, double *seconds)
+int face_batch_run(const face_batch *b, double *seconds, int *threads_used)
 {
-    /* One photo per thread, BLAS single-threaded inside: a team of one
-     * thread is not an active parallel region, and OpenBLAS would then
-     * spread each sgemm over every core (and spin when they are busy). */
-    openblas_set_num_threads(1);
     const int tty = isatty(2);
-    int threads = b->threads > 0 ? b->threads : omp_get_max_threads();
+    /* 0 = all cores (not omp_get_max_threads(): see below) */
+    int threads = b->threads > 0 ? b->threads : omp_get_num_procs();
     if ((size_t)threads > b->n && b->n > 0)
         threads = (int)b->n;
+    if (threads_used)
+        *threads_used = threads;
+    /* One photo per thread, BLAS single-threaded inside: a team of one
+     * thread is not an active parallel region, and OpenBLAS would then
+     * spread each sgemm over every core (and spin when they are busy).
+     * (Its OpenMP build also sets OpenMP's default team size to 1 here,
+     * so a later batch must not take its count from that.) */
+    openblas_set_num_threads(1);
     int failed = 0;
     fs_error first = {0};
     size_t done = 0;

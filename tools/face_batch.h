@@ -35,7 +35,8 @@ typedef struct face_batch {
 
 /* Runs the batch.  Returns 0, or an exit code after printing the error when
  * a worker could not be created (photos that fail are the callback's to
- * report).  *seconds (may be NULL) gets the wall time. */
-int face_batch_run(const face_batch *b, double *seconds);
+ * report).  *seconds and *threads (each may be NULL) get the wall time and
+ * the number of threads used.  Leaves OpenBLAS single-threaded. */
+int face_batch_run(const face_batch *b, double *seconds, int *threads);
 
 #endif

@@ -13,7 +13,7 @@ void face_cli_help_options(FILE *f)
             "  --models DIR         model weights directory (paths.models; make models)\n"
             "  --detector NAME      ssd (the reference, default) or tiny (detect.detector)\n"
             "  --min-score S        keep detections scoring above S (detect.min_score, 0.5)\n"
-            "  --max-faces N        at most N faces per photo (detect.max_faces, 100)\n"
+            "  --max-faces N        at most N faces per photo (detect.max_faces, 1000)\n"
             "  --input-size N       detector input side, a multiple of 32 (detect.input_size;\n"
             "                       0 = default: ssd 512, tiny 416)\n"
             "  --fit, --no-fit      run photos smaller than the input at their own scale\n"
@@ -26,8 +26,9 @@ void face_cli_help_options(FILE *f)
             "  --align ref|chip     recognition input: face-api's crop or dlib's aligned chip\n"
             "                       (descriptor.align)\n"
             "  --flip, --no-flip    average descriptors with the mirror image's (descriptor.flip)\n"
-            "  --reference          the reference pipeline exactly (face-api): ssd at 512, no\n"
-            "                       fit, tiles or fallback, ref alignment, no flip\n"
+            "  --reference          the reference pipeline exactly (face-api): ssd at 512,\n"
+            "                       score > 0.5, at most 100 faces, no fit, tiles or\n"
+            "                       fallback, ref alignment, no flip\n"
             "  --no-orientation     ignore EXIF orientation (decode.apply_orientation)\n"
             "  --threads N          threads (run.threads; 0 = all cores)\n");
 }
@@ -55,6 +56,7 @@ int face_cli_option(fs_config *cfg, int c, const char *arg)
     case FACE_OPT_REFERENCE: {
         static const char *ref[][2] = {
             {"detect.detector", "ssd"},    {"detect.input_size", "512"},
+            {"detect.min_score", "0.5"},   {"detect.max_faces", "100"},
             {"detect.fit_input", "false"}, {"detect.tile_size", "0"},
             {"detect.fallback", "false"},  {"descriptor.align", "ref"},
             {"descriptor.flip", "false"}};

@@ -11,7 +11,8 @@
  *               the weights, face-api's NMS) or the package's TinyFaceDetector
  *               (tiny YOLOv2 with separable convs, input side a multiple of 32)
  *   landmarks   the 68-point net on the detection box's crop (112x112)
- *   descriptor  the dlib-style ResNet on the landmark-derived crop (150x150);
+ *   descriptor  the dlib-style ResNet on the landmark-derived crop (150x150)
+ *               or on dlib's aligned face chip, optionally flip-averaged;
  *               not L2-normalised; compare with euclidean distance
  *
  * Threading model (the ingest stage): one fs_engine, created once, is shared
@@ -78,7 +79,10 @@ typedef struct fs_engine_opts {
                           pass) */
 } fs_engine_opts;
 
-/* Fills o with the reference defaults (SSD, 0.5, 100, 0). */
+/* Fills o with the reference pipeline's options (SSD at 512, 0.5, 100 faces,
+ * reference crop, every addition off).  The product defaults, chosen by
+ * measurement (docs/accuracy.md), are in configs/default.conf: fit_input,
+ * fallback, chip alignment, flip. */
 void fs_engine_opts_init(fs_engine_opts *o);
 
 /* Parses a detector name ("ssd" or "tiny").  Returns FS_OK or FS_EUSAGE. */
@@ -204,21 +208,27 @@ int fs_worker_detect(fs_worker *w, const fs_image *img, fs_face *faces,
 int fs_worker_landmarks(fs_worker *w, const fs_image *img, fs_face *face,
                         fs_error *err);
 
-/* Landmarks from a given crop (the box's x, y still shift the points, as in
- * the reference).  Sets landmark_crop, landmarks, FS_FACE_LANDMARKS.
+/* Landmarks from a given crop (the box's x, y -- clipped at 0 -- still shift
+ * the points, as in the reference).  Sets landmark_crop, landmarks,
+ * FS_FACE_LANDMARKS.
  * Errors: FS_EUSAGE (crop not inside the photo or empty), FS_ENOMEM. */
 int fs_worker_landmarks_in(fs_worker *w, const fs_image *img, fs_rect crop,
                            fs_face *face, fs_error *err);
 
-/* Descriptor of a face with landmarks: derives descriptor_crop from them
- * (the reference's "dlib alignment" rectangle), then as
- * fs_worker_descriptor_in. */
+/* Descriptor of a face with landmarks, by the engine's alignment: with
+ * FS_ALIGN_REF derives descriptor_crop from them (the reference's "dlib
+ * alignment" rectangle), then as fs_worker_descriptor_in; with
+ * FS_ALIGN_CHIP warps the chip (fs_face_chip_transform) and sets
+ * descriptor_crop to the chip's bounding rectangle in the photo.  With flip,
+ * the mean of the input's and its mirror image's descriptors. */
 int fs_worker_descriptor(fs_worker *w, const fs_image *img, fs_face *face,
                          fs_error *err);
 
-/* Descriptor from a given crop.  Sets descriptor_crop, descriptor,
- * FS_FACE_DESCRIPTOR; an empty crop gives the zero descriptor and
- * FS_FACE_EMPTY_CROP.  Errors: FS_EUSAGE (crop outside the photo), FS_ENOMEM. */
+/* Descriptor from a given crop, reference style (centred square padding,
+ * resize), flip-averaged when the engine flips, whatever its alignment.
+ * Sets descriptor_crop, descriptor, FS_FACE_DESCRIPTOR; an empty crop gives
+ * the zero descriptor and FS_FACE_EMPTY_CROP.  Errors: FS_EUSAGE (crop
+ * outside the photo), FS_ENOMEM. */
 int fs_worker_descriptor_in(fs_worker *w, const fs_image *img, fs_rect crop,
                             fs_face *face, fs_error *err);
 

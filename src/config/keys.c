@@ -23,7 +23,7 @@ static const fs_config_key keys[] = {
      "face detector: ssd (SSD MobileNet v1, the reference) or tiny (faster)"},
     {"detect.min_score", FS_CFG_REAL, "0.5", 0, 0.999, NULL,
      "keep detections scoring above this"},
-    {"detect.max_faces", FS_CFG_INT, "100", 1, 1000, NULL,
+    {"detect.max_faces", FS_CFG_INT, "1000", 1, 1000, NULL,
      "at most this many faces per photo"},
     {"detect.input_size", FS_CFG_INT, "0", 0, 1024, NULL,
      "detector input side in px, a multiple of 32; 0 = default (ssd 512, tiny 416)"},

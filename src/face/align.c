@@ -123,8 +123,8 @@ static fs_rect chip_bounds(const double m[6], int grow, int img_w, int img_h)
     return (fs_rect){(int)l, (int)t, (int)(r - l), (int)(b - t)};
 }
 
-/* Means of k x k blocks of the rectangle r of img into the worker's chip
- * source buffer (partial blocks at the right/bottom average what they have). */
+/* The rectangle r of img shrunk by k (block means) into the worker's chip
+ * source buffer. */
 static int shrink(fs_worker *w, const fs_image *img, fs_rect r, int k, fs_error *err)
 {
     int ow = (r.w + k - 1) / k, oh = (r.h + k - 1) / k;
@@ -138,24 +138,7 @@ static int shrink(fs_worker *w, const fs_image *img, fs_rect r, int k, fs_error 
     }
     w->chip_src.width = ow;
     w->chip_src.height = oh;
-    for (int oy = 0; oy < oh; oy++)
-        for (int ox = 0; ox < ow; ox++) {
-            int ys = r.y + oy * k, xs = r.x + ox * k;
-            int ye = ys + k < r.y + r.h ? ys + k : r.y + r.h;
-            int xe = xs + k < r.x + r.w ? xs + k : r.x + r.w;
-            unsigned sum[3] = {0, 0, 0}, cnt = (unsigned)((ye - ys) * (xe - xs));
-            for (int y = ys; y < ye; y++) {
-                const uint8_t *p = img->data + ((size_t)y * img->width + xs) * 3;
-                for (int x = xs; x < xe; x++, p += 3) {
-                    sum[0] += p[0];
-                    sum[1] += p[1];
-                    sum[2] += p[2];
-                }
-            }
-            uint8_t *o = w->chip_src.data + ((size_t)oy * ow + ox) * 3;
-            for (int c = 0; c < 3; c++)
-                o[c] = (uint8_t)((sum[c] + cnt / 2) / cnt);
-        }
+    fs_block_mean(img, r, k, w->chip_src.data, ow * 3);
     return FS_OK;
 }
 

@@ -15,8 +15,11 @@
  *                (ID photos, LFW) looks like the faces the SSD was trained on
  *
  * With one pass the faces are exactly the pass's NMS output (the reference);
- * with several, all detections are merged by the same greedy NMS (IoU > 0.5,
- * best score first).
+ * with several, all detections are merged by greedy NMS: the tiles' boxes
+ * first (they see small faces at a finer scale, so their boxes are tighter),
+ * then the whole-photo pass's, each best score first; a box is dropped when
+ * it overlaps a kept one at IoU > 0.5 (same pass kind) or > 0.3 (a
+ * whole-photo box against a tile's), or lies 70 % inside it.
  */
 #include "engine_internal.h"
 
@@ -25,6 +28,8 @@
 #include <string.h>
 
 #define NMS_IOU 0.5
+#define CONTAINED 0.7      /* merge: a box this much inside another is its duplicate */
+#define CROSS_IOU 0.3      /* merge: whole-photo box vs a tile's box of the same face */
 #define TILE_OVERLAP 4     /* tiles overlap by 1/4 of their side */
 #define FALLBACK_PAD 2     /* fallback pads by 1/2 of the longer side */
 #define FALLBACK_GREY 128  /* its padding: mid grey, no edge for the SSD */
@@ -38,6 +43,7 @@ typedef struct pass_cfg {
     float min_score;
     int max_out;
     int flags;
+    int coarse;  /* whole-photo pass: its small faces are less precise */
 } pass_cfg;
 
 static int reserve(fs_worker *w, int n, int more, fs_error *err)
@@ -73,6 +79,7 @@ static void ssd_run(fs_worker *w, const fs_det_plan *dp, int x0, int y0, int rw,
         d->y += y0;
         d->score = w->scores[w->picked[i]];
         d->flags = pc->flags;
+        d->coarse = pc->coarse;
     }
 }
 
@@ -96,6 +103,7 @@ static void tiny_run(fs_worker *w, const fs_det_plan *dp, int x0, int y0, int rw
         d->h = (b->y1 - b->y0) * rh;
         d->score = (float)b->score;
         d->flags = pc->flags;
+        d->coarse = pc->coarse;
     }
 }
 
@@ -147,18 +155,35 @@ static int tile_count(int len, int t)
     return (len - t + step - 1) / step + 1;
 }
 
-/* Marks the detections of one tile that touch an edge of the tile lying
- * inside the photo: the overlap makes the neighbour see that face whole. */
-static void mark_cut(fs_det *d, int from, int to, int tx, int ty, int tw, int th, int t,
-                     const fs_image *img)
+/* Where tile i of `count` (side t, starting at start(i)) hands over to its
+ * neighbours along an axis: the middle of each overlap. */
+static void tile_core(int i, int count, int len, int t, double *lo, double *hi)
+{
+    int s = tile_start(i, count, len, t);
+    *lo = i == 0 ? -1e300 : (tile_start(i - 1, count, len, t) + t + s) / 2.0;
+    *hi = i == count - 1 ? 1e300 : (s + t + tile_start(i + 1, count, len, t)) / 2.0;
+}
+
+/* Keeps of a tile's detections those it owns: centre inside its core (so
+ * each face is reported by one tile only) and not touching an edge of the
+ * tile that lies inside the photo (a face cut there is larger than the
+ * overlap can hold; the whole-photo pass sees it). */
+static void own(fs_det *d, int from, int to, int i, int nx, int j, int ny, int t,
+                const fs_image *img)
 {
     const double margin = t / 64.0;
-    for (int i = from; i < to; i++) {
-        int cut = (tx > 0 && d[i].x < tx + margin) ||
-                  (ty > 0 && d[i].y < ty + margin) ||
-                  (tx + tw < img->width && d[i].x + d[i].w > tx + tw - margin) ||
-                  (ty + th < img->height && d[i].y + d[i].h > ty + th - margin);
-        d[i].drop = cut;
+    int tx = tile_start(i, nx, img->width, t), ty = tile_start(j, ny, img->height, t);
+    int tw = img->width - tx < t ? img->width - tx : t;
+    int th = img->height - ty < t ? img->height - ty : t;
+    double x0, x1, y0, y1;
+    tile_core(i, nx, img->width, t, &x0, &x1);
+    tile_core(j, ny, img->height, t, &y0, &y1);
+    for (int k = from; k < to; k++) {
+        double cx = d[k].x + d[k].w / 2, cy = d[k].y + d[k].h / 2;
+        int cut = (tx > 0 && d[k].x < tx + margin) || (ty > 0 && d[k].y < ty + margin) ||
+                  (tx + tw < img->width && d[k].x + d[k].w > tx + tw - margin) ||
+                  (ty + th < img->height && d[k].y + d[k].h > ty + th - margin);
+        d[k].drop = cut || cx < x0 || cx >= x1 || cy < y0 || cy >= y1;
     }
 }
 
@@ -170,7 +195,15 @@ static int tile_passes(fs_worker *w, const fs_image *img, int *n, int *passes, f
     if (t <= 0 || (img->width <= t && img->height <= t))
         return FS_OK;
     const fs_det_plan *dp = &w->e->det.plans[0];
-    const pass_cfg normal = {w->e->opts.min_score, w->e->opts.max_faces, 0};
+    const pass_cfg normal = {w->e->opts.min_score, w->e->opts.max_faces, 0, 0};
+    /* Faces up to half the overlap are whole in the tile that owns them, seen
+     * at a finer scale: the whole-photo pass's boxes of such faces are left
+     * to the tiles (they are coarser, and its false positives among small
+     * boxes are many in crowds). */
+    const double small = t / TILE_OVERLAP / 2.0;
+    for (int k = 0; k < *n; k++)
+        if (w->dets[k].w < small && w->dets[k].h < small)
+            w->dets[k].drop = 1;
     int nx = tile_count(img->width, t), ny = tile_count(img->height, t);
     for (int j = 0; j < ny; j++)
         for (int i = 0; i < nx; i++) {
@@ -182,16 +215,17 @@ static int tile_passes(fs_worker *w, const fs_image *img, int *n, int *passes, f
             if (st != FS_OK)
                 return st;
             ++*passes;
-            mark_cut(w->dets, from, *n, tx, ty, tw, th, t, img);
+            own(w->dets, from, *n, i, nx, j, ny, t, img);
         }
     return FS_OK;
 }
 
-/* The photo centred on a mid-grey canvas `pad` pixels larger on each side,
- * in the worker's grow-only buffer. */
-static int pad_photo(fs_worker *w, const fs_image *img, int pad, fs_error *err)
+/* The photo, shrunk by k (block means), centred on a mid-grey canvas `pad`
+ * pixels larger on each side, in the worker's grow-only buffer. */
+static int pad_photo(fs_worker *w, const fs_image *img, int k, int pad, fs_error *err)
 {
-    int pw = img->width + 2 * pad, ph = img->height + 2 * pad;
+    int sw = (img->width + k - 1) / k, sh = (img->height + k - 1) / k;
+    int pw = sw + 2 * pad, ph = sh + 2 * pad;
     size_t need = (size_t)pw * ph * 3;
     if (need > w->padded_cap) {
         uint8_t *b = realloc(w->padded.data, need);
@@ -204,9 +238,14 @@ static int pad_photo(fs_worker *w, const fs_image *img, int pad, fs_error *err)
     w->padded.width = pw;
     w->padded.height = ph;
     memset(w->padded.data, FALLBACK_GREY, need);
-    for (int y = 0; y < img->height; y++)
-        memcpy(w->padded.data + ((size_t)(y + pad) * pw + pad) * 3,
-               img->data + (size_t)y * img->width * 3, (size_t)img->width * 3);
+    uint8_t *at = w->padded.data + ((size_t)pad * pw + pad) * 3;
+    if (k == 1) {
+        for (int y = 0; y < img->height; y++)
+            memcpy(at + (size_t)y * pw * 3, img->data + (size_t)y * img->width * 3,
+                   (size_t)img->width * 3);
+    } else {
+        fs_block_mean(img, (fs_rect){0, 0, img->width, img->height}, k, at, pw * 3);
+    }
     return FS_OK;
 }
 
@@ -223,42 +262,57 @@ static int fallback_passes(fs_worker *w, const fs_image *img, int *n, fs_error *
 {
     const fs_engine *e = w->e;
     int side = img->width > img->height ? img->width : img->height;
-    int pad = (side + FALLBACK_PAD - 1) / FALLBACK_PAD;
-    int st = FS_OK;
-    if (side <= FS_IMAGE_MAX_SIDE / 2) {
-        st = pad_photo(w, img, pad, err);
-        const pass_cfg padded = {e->opts.min_score, e->opts.max_faces, FS_FACE_FALLBACK};
-        if (st == FS_OK)
-            st = whole_pass(w, &e->det, &w->padded, &padded, n, err);
-        for (int i = 0; st == FS_OK && i < *n; i++) {
-            fs_det *d = &w->dets[i];
-            double x0 = fmax(d->x - pad, 0), y0 = fmax(d->y - pad, 0);
-            double x1 = fmin(d->x + d->w - pad, img->width);
-            double y1 = fmin(d->y + d->h - pad, img->height);
-            d->x = x0;
-            d->y = y0;
-            d->w = x1 - x0;
-            d->h = y1 - y0;
-            d->drop = d->w < 1 || d->h < 1;
-        }
+    /* The padded photo is seen at the detector's input size anyway: a big
+     * photo is shrunk first, so the canvas stays small. */
+    int k = side > e->det.plans[0].size ? side / e->det.plans[0].size : 1;
+    int pad = ((side + k - 1) / k + FALLBACK_PAD - 1) / FALLBACK_PAD;
+    const pass_cfg padded = {e->opts.min_score, e->opts.max_faces, FS_FACE_FALLBACK, 1};
+    int st = pad_photo(w, img, k, pad, err);
+    if (st == FS_OK)
+        st = whole_pass(w, &e->det, &w->padded, &padded, n, err);
+    for (int i = 0; st == FS_OK && i < *n; i++) {
+        fs_det *d = &w->dets[i];
+        double x0 = fmax((d->x - pad) * k, 0), y0 = fmax((d->y - pad) * k, 0);
+        double x1 = fmin((d->x + d->w - pad) * k, img->width);
+        double y1 = fmin((d->y + d->h - pad) * k, img->height);
+        d->x = x0;
+        d->y = y0;
+        d->w = x1 - x0;
+        d->h = y1 - y0;
+        d->drop = d->w < 1 || d->h < 1;
     }
-    const pass_cfg rescue = {fminf(e->opts.min_score, RESCUE_MIN_SCORE), 1, FS_FACE_FALLBACK};
+    const pass_cfg rescue = {fminf(e->opts.min_score, RESCUE_MIN_SCORE), 1, FS_FACE_FALLBACK, 1};
     if (st == FS_OK && *n == 0 && e->rescue.n > 0)
         st = whole_pass(w, &e->rescue, img, &rescue, n, err);
     return st;
 }
 
-static double iou(const fs_det *a, const fs_det *b)
+/* Overlap of two detections for the merge: their IoU, or, when one box
+ * lies mostly inside the other (the same face seen at two scales, the
+ * coarse box larger), the share of the smaller one covered. */
+static double overlap(const fs_det *a, const fs_det *b)
 {
     double iw = fmin(a->x + a->w, b->x + b->w) - fmax(a->x, b->x);
     double ih = fmin(a->y + a->h, b->y + b->h) - fmax(a->y, b->y);
     if (iw <= 0 || ih <= 0)
         return 0;
-    double inter = iw * ih;
-    return inter / (a->w * a->h + b->w * b->h - inter);
+    double inter = iw * ih, aa = a->w * a->h, ab = b->w * b->h;
+    double iou = inter / (aa + ab - inter), inside = inter / fmin(aa, ab);
+    return inside > CONTAINED ? 1.0 : iou;
 }
 
-/* Best score first; ties in the order found. */
+/* Fine passes (tiles) first, then best score first; ties in the order
+ * found. */
+static int by_rank(const void *pa, const void *pb)
+{
+    const fs_det *a = pa, *b = pb;
+    if (a->coarse != b->coarse)
+        return a->coarse - b->coarse;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
 static int by_score(const void *pa, const void *pb)
 {
     const fs_det *a = pa, *b = pb;
@@ -276,16 +330,23 @@ int fs_det_merge(fs_det *d, int n, int max_out)
             d[m].seq = m;
             m++;
         }
-    qsort(d, (size_t)m, sizeof *d, by_score);
+    qsort(d, (size_t)m, sizeof *d, by_rank);
     int kept = 0;
-    for (int i = 0; i < m && kept < max_out; i++) {
+    for (int i = 0; i < m; i++) {
         int keep = 1;
-        for (int j = 0; j < kept && keep; j++)
-            keep = !(iou(&d[i], &d[j]) > NMS_IOU);
+        for (int j = 0; j < kept && keep; j++) {
+            /* a coarse box of a face a tile saw is looser: drop it at a
+             * lower overlap than two boxes of one pass */
+            double limit = d[i].coarse != d[j].coarse ? CROSS_IOU : NMS_IOU;
+            keep = !(overlap(&d[i], &d[j]) > limit);
+        }
         if (keep)
             d[kept++] = d[i];
     }
-    return kept;
+    for (int i = 0; i < kept; i++)
+        d[i].seq = i;
+    qsort(d, (size_t)kept, sizeof *d, by_score);
+    return kept < max_out ? kept : max_out;
 }
 
 int fs_worker_detect(fs_worker *w, const fs_image *img, fs_face *faces, int cap, int *n,
@@ -297,8 +358,8 @@ int fs_worker_detect(fs_worker *w, const fs_image *img, fs_face *faces, int cap,
     const fs_engine *e = w->e;
     double t0 = fs_now();
     int nd = 0, passes = 1;
-    const pass_cfg normal = {e->opts.min_score, e->opts.max_faces, 0};
-    int st = whole_pass(w, &e->det, img, &normal, &nd, err);
+    const pass_cfg whole = {e->opts.min_score, e->opts.max_faces, 0, 1};
+    int st = whole_pass(w, &e->det, img, &whole, &nd, err);
     if (st == FS_OK)
         st = tile_passes(w, img, &nd, &passes, err);
     int live = 0;

@@ -54,13 +54,17 @@ typedef struct fs_det {
     double x, y, w, h;
     float score;
     int flags;
-    int drop;  /* touches an inner tile edge: a neighbour tile has it whole */
+    int drop;  /* not this tile's to report (see detect.c) */
     int seq;   /* order found (ties in the merge) */
+    int coarse; /* from a whole-photo pass (vs a tile) */
 } fs_det;
 
 /* Merges the detections of several passes in place: drops those marked
- * `drop`, then greedy NMS (IoU > 0.5, best score first, ties in order
- * found), at most max_out kept.  Returns how many. */
+ * `drop`, then greedy NMS, tile (fine) boxes before whole-photo (coarse)
+ * ones, best score first, ties in order found; a box is suppressed by a
+ * kept one it overlaps at IoU > 0.5 (> 0.3 across fine and coarse) or lies
+ * 70 % inside.  Writes the kept ones best score first; returns how many (at
+ * most max_out). */
 int fs_det_merge(fs_det *d, int n, int max_out);
 
 struct fs_worker {

@@ -121,6 +121,12 @@ int fs_prep_square(const fs_image *img, int size, float *dst, fs_error *err);
 int fs_prep_crop(const fs_image *img, fs_rect crop, int size, uint8_t **buf, size_t *cap,
                  float *dst, fs_error *err);
 
+/* Shrinks the rectangle r of img by an integer factor k: each output pixel
+ * is the rounded mean of a k x k block (partial blocks at the right/bottom
+ * average what they hold), ceil(r.w/k) x ceil(r.h/k) pixels written to dst
+ * with `stride` bytes per row.  r must lie inside img. */
+void fs_block_mean(const fs_image *img, fs_rect r, int k, uint8_t *dst, int stride);
+
 /* The reference's crop of a float box (clip, floor x, y, w, h separately). */
 fs_rect fs_box_crop(double x, double y, double w, double h, int img_w, int img_h);
 

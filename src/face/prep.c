@@ -57,3 +57,26 @@ int fs_prep_crop(const fs_image *img, fs_rect crop, int size, uint8_t **buf, siz
     int st = fs_resize_tf_u8(src, crop.w, crop.h, stride, side, side, 3, dst, size, size);
     return st == FS_OK ? FS_OK : fs_fail(err, st, "face input: resize failed");
 }
+
+void fs_block_mean(const fs_image *img, fs_rect r, int k, uint8_t *dst, int stride)
+{
+    int ow = (r.w + k - 1) / k, oh = (r.h + k - 1) / k;
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+            int ys = r.y + oy * k, xs = r.x + ox * k;
+            int ye = ys + k < r.y + r.h ? ys + k : r.y + r.h;
+            int xe = xs + k < r.x + r.w ? xs + k : r.x + r.w;
+            unsigned sum[3] = {0, 0, 0}, cnt = (unsigned)((ye - ys) * (xe - xs));
+            for (int y = ys; y < ye; y++) {
+                const uint8_t *p = img->data + ((size_t)y * img->width + xs) * 3;
+                for (int x = xs; x < xe; x++, p += 3) {
+                    sum[0] += p[0];
+                    sum[1] += p[1];
+                    sum[2] += p[2];
+                }
+            }
+            uint8_t *o = dst + (size_t)oy * stride + (size_t)ox * 3;
+            for (int c = 0; c < 3; c++)
+                o[c] = (uint8_t)((sum[c] + cnt / 2) / cnt);
+        }
+}
