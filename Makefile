@@ -14,13 +14,17 @@ PREFIX   ?= /usr/local
 ARCH     ?= -march=native
 CC       ?= gcc
 
-FAISS_VERSION := 1.7.3
-FAISS_C_LIB   := $(DEPS_DIR)/faiss-$(FAISS_VERSION)-capi/libfaiss_c.a
+# tools/deps.sh writes deps.mk: which FAISS build to link (AVX2 where the CPU
+# has it, else Debian's).  Make remakes it first when it is missing.
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+-include $(DEPS_DIR)/deps.mk
+endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(ARCH) $(WARN) -fopenmp -Iinclude -MMD -MP $(CFLAGS) $(SAN)
-LDLIBS   := $(FAISS_C_LIB) -lfaiss -lopenblas -llmdb -lturbojpeg -lpng -lz -lgomp -lstdc++ -lm -lpthread
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFS_FAISS_BUILD='"$(FAISS_FLAVOUR)"' $(ARCH) $(WARN) -fopenmp -Iinclude -MMD -MP $(CFLAGS) $(SAN)
+SYSLIBS  := -lopenblas -llmdb -lturbojpeg -lpng -lz -lgomp -lstdc++ -lm -lpthread
+LDLIBS    = $(FAISS_LIBS) $(SYSLIBS)
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 BIN_SRC  := $(sort $(wildcard tools/*.c))
@@ -40,13 +44,21 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ_DIR)/%.o)
 BIN_OBJ  := $(BIN_SRC:%.c=$(OBJ_DIR)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 
-.PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps
+.SECONDARY:
+.PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps check-test-deps
 
 all: check-deps $(BIN)
+
+$(DEPS_DIR)/deps.mk:
+	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh
 
 # Fast when everything is present; installs/builds only what is missing.
 check-deps:
 	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh --quiet
+
+# The test suite also loads HTML reports in headless Chromium.
+check-test-deps:
+	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh --quiet --tests
 
 deps:
 	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh
@@ -77,25 +89,31 @@ $(BUILD)/bench/%: $(OBJ_DIR)/tests/bench/%.o $(BENCH_HOBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_HOBJ) $(LIB) $(LDLIBS)
 
+# The same index benchmark over Debian's FAISS (no AVX2): its peer, run side
+# by side by tools/bench.sh.
+$(BUILD)/bench/bench_index_debian: $(OBJ_DIR)/tests/bench/bench_index.o $(BENCH_HOBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BENCH_HOBJ) $(LIB) $(FAISS_DEBIAN_LIBS) $(SYSLIBS)
+
 # Benchmarks print their figures; tools/bench.sh runs them in order and says
 # which need ../shared (skipped when absent).  BENCH=name runs one.
-bench: check-deps models $(BIN) $(BENCH_BINS)
+bench: check-deps models $(BIN) $(BENCH_BINS) $(BUILD)/bench/bench_index_debian
 	@BIN=$(BIN) BUILD=$(BUILD) MODELS=$(MODELS) tools/bench.sh $(BENCH)
 
 demo: all models
 	@BIN=$(BIN) MODELS=$(MODELS) tools/demo.sh
 
-test: check-deps models $(BIN) $(TEST_BIN)
+test: check-test-deps models $(BIN) $(TEST_BIN)
 	FS_TEST_BIN=$(BIN) FS_TEST_MODELS=$(MODELS) $(TEST_BIN) $(T)
 
 # Same suite, separate object tree, sanitizers on.  OpenBLAS is not
 # instrumented; ASan still checks every access our code makes.
-test-asan: check-deps models
+test-asan: check-test-deps models
 	@$(MAKE) --no-print-directory OBJ_DIR=$(BUILD)/asan BIN=$(BUILD)/asan/facesearch \
 	  TEST_BIN=$(BUILD)/asan/run-tests \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  CFLAGS="-O1 -g" $(BUILD)/asan/facesearch $(BUILD)/asan/run-tests
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	FS_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp \
 	  FS_TEST_BIN=$(BUILD)/asan/facesearch FS_TEST_MODELS=$(MODELS) $(BUILD)/asan/run-tests $(T)
 

@@ -51,3 +51,24 @@ TEST(cluster_pairs_and_errors)
     fs_edge bad = {0, 9, 1};
     CHECK_INT(fs_cluster_whispers(3, &bad, 1, NULL, label, &k, NULL, &err), FS_EUSAGE);
 }
+
+TEST(cluster_cannot_link_faces_of_one_photo)
+{
+    /* Nodes 0 and 1 are two faces of one photo; both are close to 2 and 3
+     * (photos of person A and, weaker, of person B).  Without the constraint
+     * all four merge; with it, 0 and 1 must part. */
+    fs_edge e[6] = {{0, 2, 0.9f}, {0, 3, 0.9f}, {2, 3, 0.9f},
+                    {1, 2, 0.5f}, {1, 3, 0.5f}, {0, 1, 0.8f}};
+    uint32_t label[4];
+    size_t k;
+    fs_error err = {0};
+    CHECK_OK(fs_cluster_whispers(4, e, 6, NULL, label, &k, NULL, &err), &err);
+    CHECK_INT(k, 1);
+    uint64_t photo[4] = {7, 7, 8, 9};
+    fs_cluster_opts o = {0, 1, photo};
+    CHECK_OK(fs_cluster_whispers(4, e, 6, &o, label, &k, NULL, &err), &err);
+    CHECK(label[0] != label[1]);
+    CHECK_INT(label[0], label[2]);
+    CHECK_INT(label[2], label[3]);
+    CHECK_INT(k, 2);
+}

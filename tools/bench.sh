@@ -31,4 +31,79 @@ echo "bench: $(uptime | sed 's/.*load/load/')"
 [ -x "$BUILD/bench/bench_engine" ] &&
     section engine "$BUILD/bench/bench_engine" --models "$MODELS"
 
+# --- ingest (issue 4): photos/s and faces/s at 1 and 2 threads, stage
+# breakdown, writer share, peak RSS (the --json summary of a real ingest
+# into a fresh database each time).
+bench_tmp=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench.XXXXXX")
+trap 'rm -rf "$bench_tmp"' EXIT
+
+ingest_run() {  # ingest_run LABEL THREADS SOURCE [extra flags]
+    local label=$1 threads=$2 src=$3
+    shift 3
+    rm -rf "$bench_tmp/db"
+    printf '%-28s ' "$label"
+    "$BIN" ingest --db "$bench_tmp/db" --threads "$threads" --quiet --json "$@" "$src"
+}
+
+ingest_samples() {
+    ingest_run "samples 1 thread" 1 "$MODELS/demo"
+    ingest_run "samples 2 threads" 2 "$MODELS/demo"
+}
+section ingest-samples ingest_samples
+
+ingest_lfw() {
+    have_shared || { echo "skipped: $SHARED/data/lfw_am absent"; return 0; }
+    ingest_run "lfw_am 1 thread" 1 "$SHARED/data/lfw_am"
+    ingest_run "lfw_am 2 threads tiny" 2 "$SHARED/data/lfw_am" --detector tiny
+    ingest_run "lfw_am 2 threads" 2 "$SHARED/data/lfw_am"
+    "$BIN" stats --db "$bench_tmp/db" --json
+    # Keep this database: the scale run fits its synthetic model to it.
+    rm -rf "$bench_tmp/lfw-db" && mv "$bench_tmp/db" "$bench_tmp/lfw-db"
+}
+section ingest-lfw ingest_lfw
+
+# Bookkeeping at scale: >= 1M photo records with vectors, written through the
+# same batch commits as an ingest but without decoding or networks
+# (tests/bench/synth_db.c; descriptors from a Gaussian model fitted to the
+# lfw_am ingest when available).  SCALE_PHOTOS overrides the size.
+ingest_scale() {
+    local model=()
+    [ -d "$bench_tmp/lfw-db" ] && model=(--model-db "$bench_tmp/lfw-db")
+    "$BUILD/bench/synth_db" --out "$bench_tmp/synth" --photos "${SCALE_PHOTOS:-1000000}" \
+        --report 200000 "${model[@]}"
+    rm -rf "$bench_tmp/synth"
+}
+section ingest-scale ingest_scale
+
+# --- index (issue 5): per index type, build time, bytes per face, single-query
+# p50/p99, batched QPS, recall@10 against exact search; AVX2 FAISS and
+# Debian's side by side.  Real vectors (the lfw_am ingest, queries = stored
+# faces), then synthetic ones (tests/bench/synth.c: a Gaussian model fitted to
+# the lfw_am descriptors; queries = new faces of stored identities) at 1M, and
+# at 10M when INDEX_10M=1 (about an hour and ~20 GB of disk here).
+index_lfw() {
+    [ -d "$bench_tmp/lfw-db" ] || { echo "skipped: run with the ingest-lfw section"; return 0; }
+    for b in bench_index bench_index_debian; do
+        "$BUILD/bench/$b" --db "$bench_tmp/lfw-db" --sample-queries 1000 \
+            --factory auto --factory "IVF64,SQ8" --nprobe 4,8,16
+    done
+}
+section index-lfw index_lfw
+
+index_synth() {  # index_synth PHOTOS FACTORY...
+    local n=$1
+    shift
+    local model=() facts=()
+    [ -d "$bench_tmp/lfw-db" ] && model=(--model-db "$bench_tmp/lfw-db")
+    for f in "$@"; do facts+=(--factory "$f"); done
+    rm -rf "$bench_tmp/synth"
+    "$BUILD/bench/synth_db" --out "$bench_tmp/synth" --photos "$n" --queries 1000 \
+        --report "$n" "${model[@]}" | tail -n 3
+    "$BUILD/bench/bench_index" --db "$bench_tmp/synth" "${facts[@]}" --nprobe 8,16,32,64
+    "$BUILD/bench/bench_index_debian" --db "$bench_tmp/synth" --no-build --nprobe 16,32
+    rm -rf "$bench_tmp/synth"
+}
+section index-1M index_synth 1000000 auto "IVF4096,PQ32x4fs,RFlat" "HNSW32"
+[ "${INDEX_10M:-0}" = 1 ] && section index-10M index_synth 10000000 auto "IVF16384,SQ8"
+
 exit $status

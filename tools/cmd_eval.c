@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "face_batch.h"
 #include "face_cli.h"
+#include "eval_gallery.h"
 #include "facesearch/eval.h"
 
 typedef struct eval_kind {
@@ -30,6 +31,8 @@ static int eval_detect(int argc, char **argv);
 static const eval_kind kinds[] = {
     {"lfw", eval_lfw, "LFW verification: 10-fold accuracy, TAR at FAR=1e-3, no-face pairs"},
     {"detect", eval_detect, "faces found by a detector set-up vs the reference SSD (recall)"},
+    {"ident", eval_ident, "identification on identity folders: rank-1/5, TPIR at FPIR 1 %"},
+    {"cluster", eval_cluster, "dedup clustering vs identity folders: pairwise P/R/F1"},
 };
 #define N_KINDS (int)(sizeof kinds / sizeof kinds[0])
 
@@ -46,7 +49,7 @@ static void help(void)
 int cmd_eval(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error("eval", "no kind given (one of: lfw, detect)");
+        return cli_usage_error("eval", "no kind given (one of: lfw, detect, ident, cluster)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         help();
         return EXIT_OK;
@@ -54,7 +57,7 @@ int cmd_eval(int argc, char **argv)
     for (int i = 0; i < N_KINDS; i++)
         if (strcmp(argv[1], kinds[i].name) == 0)
             return kinds[i].run(argc - 1, argv + 1);
-    return cli_usage_error("eval", "unknown kind '%s' (one of: lfw, detect)", argv[1]);
+    return cli_usage_error("eval", "unknown kind '%s' (one of: lfw, detect, ident, cluster)", argv[1]);
 }
 
 /* The face of a photo an evaluator compares: the one whose box holds the

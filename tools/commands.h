@@ -3,6 +3,11 @@
 #define FS_TOOLS_COMMANDS_H
 
 int cmd_info(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_dedup(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

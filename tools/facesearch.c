@@ -16,6 +16,11 @@ static const fs_command commands[] = {
     {"detect", cmd_detect, "find faces: boxes, scores, 68 landmarks"},
     {"embed", cmd_embed, "128-D face descriptors of the faces in photos"},
     {"verify", cmd_verify, "are the faces in two photos the same person?"},
+    {"ingest", cmd_ingest, "find and store every face of a photo archive (incremental)"},
+    {"stats", cmd_stats, "what a database holds: photos, faces, errors, model"},
+    {"build", cmd_build, "build the FAISS index over every stored face"},
+    {"query", cmd_query, "find a person: the nearest stored faces to the faces of a photo"},
+    {"dedup", cmd_dedup, "group all stored faces into identities (duplicate enrolments)"},
     {"eval", cmd_eval, "accuracy on labelled data: eval lfw, eval detect"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])

@@ -25,6 +25,11 @@ typedef struct fs_edge {
 typedef struct fs_cluster_opts {
     int max_rounds;  /* stop after this many rounds (default 50) */
     uint64_t seed;   /* visiting order; same seed, same result */
+    /* Optional cannot-link groups (n entries, or NULL): nodes with the same
+     * value — the faces of one photo, who are different people — never end
+     * in the same cluster.  A node never takes a label one of its group
+     * holds; if that leaves it nothing, it starts a cluster of its own. */
+    const uint64_t *group;
 } fs_cluster_opts;
 
 /*
@@ -37,5 +42,22 @@ typedef struct fs_cluster_opts {
 int fs_cluster_whispers(size_t n, const fs_edge *edges, size_t n_edges,
                         const fs_cluster_opts *opts, uint32_t *label, size_t *k,
                         uint32_t *rep, fs_error *err);
+
+/*
+ * The thresholded k-nearest-neighbour graph of n stored faces, from an index
+ * that holds them: for each face (vector vecs[i], face id ids[i]; ids sorted
+ * ascending) its k nearest neighbours are searched — in batches, never all
+ * pairs — and every neighbour closer than `threshold` that is one of the n
+ * faces becomes an edge of weight 1 - d/threshold (near-identical faces weigh
+ * ~1, borderline ones ~0).  Self matches are dropped and an edge found from
+ * both ends is kept once.  photo (may be NULL) gives each face's photo id:
+ * two faces of one photo are two people, so they are never linked.  *edges
+ * is malloc'ed (caller frees); node numbers are indices into ids.
+ * Errors: FS_EINDEX, FS_ENOMEM.
+ */
+struct fs_index;
+int fs_knn_graph(const struct fs_index *ix, const float *vecs, const uint64_t *ids,
+                 const uint64_t *photo, size_t n, int k, float threshold, fs_edge **edges,
+                 size_t *n_edges, fs_error *err);
 
 #endif

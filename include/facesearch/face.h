@@ -270,4 +270,10 @@ int fs_face_chip_transform(const fs_face *face, double m[6]);
 /* Euclidean distance between two descriptors (the reference's metric). */
 float fs_descriptor_distance(const float *a, const float *b);
 
+/* The face a single-subject photo (LFW, an ID photo) is about, among n
+ * boxes {x, y, w, h}: of the boxes containing the photo's centre the largest,
+ * else the box whose centre is nearest the photo's centre.  Returns its
+ * index, or -1 when n <= 0. */
+int fs_face_central(const float (*box)[4], int n, int width, int height);
+
 #endif

@@ -9,6 +9,8 @@ static const fs_config_key keys[] = {
     /* name, type, default, min, max, choices, doc */
     {"paths.models", FS_CFG_STRING, "models", 0, 0, NULL,
      "directory holding the model weights (make models)"},
+    {"paths.db", FS_CFG_STRING, "index", 0, 0, NULL,
+     "database directory (faces.mdb, faces.faiss)"},
     {"decode.max_pixels", FS_CFG_INT, "100000000", 1, 1e12, NULL,
      "refuse photos with more pixels than this, before decoding"},
     {"decode.max_file_bytes", FS_CFG_INT, "268435456", 1, 1e12, NULL,
@@ -41,6 +43,28 @@ static const fs_config_key keys[] = {
     {"verify.threshold", FS_CFG_REAL, "0.608", 0, 10, NULL,
      "same person when the descriptor distance is below this (calibrated on LFW A-M for "
      "the default chip+flip descriptors; see docs/accuracy.md for the other modes)"},
+    {"query.k", FS_CFG_INT, "10", 1, 10000, NULL,
+     "matches shown per query face"},
+    {"dedup.threshold", FS_CFG_REAL, "0", 0, 10, NULL,
+     "link faces closer than this; 0 = verify.threshold"},
+    {"dedup.k", FS_CFG_INT, "10", 1, 1000, NULL,
+     "neighbours searched per face for the dedup graph"},
+    {"dedup.min_faces", FS_CFG_INT, "2", 1, 1000000, NULL,
+     "report groups of at least this many faces"},
+    {"index.factory", FS_CFG_STRING, "auto", 0, 0, NULL,
+     "FAISS index_factory string, or auto (by collection size)"},
+    {"index.train_size", FS_CFG_INT, "0", 0, 100000000, NULL,
+     "training sample size; 0 = 256 per IVF list, at most 1M"},
+    {"index.nprobe", FS_CFG_INT, "32", 1, 1000000, NULL,
+     "IVF lists visited per query (recall vs speed)"},
+    {"index.ef_search", FS_CFG_INT, "128", 1, 100000, NULL,
+     "HNSW candidate list size per query"},
+    {"index.k_factor", FS_CFG_REAL, "4", 1, 1000, NULL,
+     "re-ranked candidates per result for refined (RFlat) indexes"},
+    {"ingest.batch_photos", FS_CFG_INT, "256", 1, 1000000, NULL,
+     "commit to the database after this many photos ..."},
+    {"ingest.batch_seconds", FS_CFG_REAL, "2", 0.01, 3600, NULL,
+     "... or after this many seconds, whichever comes first"},
 };
 
 int fs_config_key_count(void)

@@ -1,0 +1,27 @@
+/* Private to src/index. */
+#ifndef FS_INDEX_INTERNAL_H
+#define FS_INDEX_INTERNAL_H
+
+#include <faiss/c_api/Index_c.h>
+
+#include "facesearch/index.h"
+
+struct fs_index {
+    FaissIndex *faiss;
+    fs_index_info info;
+};
+
+/* FAISS's last error as FS_EINDEX with context. */
+int fs_index_faiss_fail(fs_error *err, const char *what);
+
+/* Sidecar I/O (sidecar.c).  The fingerprint covers the index file's size and
+ * its first and last MiB: cheap for a multi-GB file, and enough to tell two
+ * builds apart (their headers and tails differ). */
+int fs_index_fingerprint(const char *path, uint64_t *size, char hex[65], fs_error *err);
+int fs_index_sidecar_write(const char *path, const fs_index_info *info, fs_error *err);
+int fs_index_sidecar_read(const char *path, fs_index_info *info, fs_error *err);
+
+/* Reads an index file (FAISS format).  Errors: FS_ENOTFOUND, FS_EINDEX. */
+int fs_index_read_faiss(const char *path, FaissIndex **out, fs_error *err);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * bench/bench_index — the FAISS index on a database of stored faces.
+ *
+ *   bench_index --db DIR [--factory F]... [--queries FILE | --sample-queries N]
+ *               [--k 10] [--nprobe a,b,c] [--threads 1,2] [--no-build]
+ *
+ * For each factory ("auto" = what `facesearch build` picks): build it from
+ * the database exactly as `facesearch build` does (timed), then with the
+ * queries (DIR/synth_queries.f32 from synth_db by default: new faces of stored
+ * identities; --sample-queries N takes N stored vectors instead, e.g. for a
+ * database of real faces) measure single-query latency p50/p99 (one query per call),
+ * batched throughput (all queries in one call), and recall@k against exact
+ * brute force (computed here with sgemm over every stored vector), at each
+ * thread count and nprobe.  Prints one line per setting.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "facesearch/index.h"
+#include "facesearch/store.h"
+
+static const char *arg(int argc, char **argv, const char *name, const char *dflt)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return dflt;
+}
+
+typedef struct all_vecs {
+    float *v;
+    int64_t *ids;
+    size_t n, cap;
+    int dim;
+} all_vecs;
+
+static int take(void *ctx, uint64_t id, const float *vec)
+{
+    all_vecs *a = ctx;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 1 << 16;
+        float *v = realloc(a->v, cap * (size_t)a->dim * sizeof *v);
+        int64_t *ids = realloc(a->ids, cap * sizeof *ids);
+        if (!v || !ids)
+            return FS_ENOMEM;
+        a->v = v;
+        a->ids = ids;
+        a->cap = cap;
+    }
+    memcpy(a->v + a->n * (size_t)a->dim, vec, sizeof(float) * (size_t)a->dim);
+    a->ids[a->n++] = (int64_t)id;
+    return 0;
+}
+
+/* Exact top-k by brute force: ||x||^2 - 2 q.x in sgemm blocks. */
+static void ground_truth(const all_vecs *a, const float *q, int nq, int k, int64_t *gt)
+{
+    int d = a->dim;
+    enum { B = 65536 };
+    float *dots = malloc(sizeof(float) * (size_t)nq * B), *norms = malloc(sizeof(float) * B);
+    float *best = malloc(sizeof(float) * (size_t)nq * k);
+    for (long i = 0; i < (long)nq * k; i++) {
+        best[i] = INFINITY;
+        gt[i] = -1;
+    }
+    for (size_t s = 0; s < a->n; s += B) {
+        int nb = a->n - s < B ? (int)(a->n - s) : B;
+        const float *x = a->v + s * (size_t)d;
+        for (int j = 0; j < nb; j++) {
+            float t = 0;
+            for (int c = 0; c < d; c++)
+                t += x[(size_t)j * d + c] * x[(size_t)j * d + c];
+            norms[j] = t;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, d, 1.0f, q, d, x, d, 0.0f,
+                    dots, nb);
+#pragma omp parallel for
+        for (int i = 0; i < nq; i++) {
+            float *bd = best + (size_t)i * k;
+            int64_t *bi = gt + (size_t)i * k;
+            for (int j = 0; j < nb; j++) {
+                float dist = norms[j] - 2 * dots[(size_t)i * nb + j];
+                if (dist >= bd[k - 1])
+                    continue;
+                int p = k - 1;
+                while (p > 0 && dist < bd[p - 1]) {
+                    bd[p] = bd[p - 1];
+                    bi[p] = bi[p - 1];
+                    p--;
+                }
+                bd[p] = dist;
+                bi[p] = a->ids[s + (size_t)j];
+            }
+        }
+    }
+    free(dots);
+    free(norms);
+    free(best);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double recall(const int64_t *got, const int64_t *gt, int nq, int k)
+{
+    long hit = 0;
+    for (int i = 0; i < nq; i++)
+        for (int j = 0; j < k; j++)
+            for (int t = 0; t < k; t++)
+                if (got[(size_t)i * k + j] == gt[(size_t)i * k + t] && gt[(size_t)i * k + t] >= 0) {
+                    hit++;
+                    break;
+                }
+    return (double)hit / ((double)nq * k);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = arg(argc, argv, "--db", NULL);
+    if (!dir) {
+        fprintf(stderr, "usage: bench_index --db DIR [--factory F]... [--queries FILE] [--k 10] "
+                        "[--nprobe 8,16,...] [--threads 1,2] [--no-build]\n");
+        return 1;
+    }
+    int k = atoi(arg(argc, argv, "--k", "10"));
+    char qdefault[4200];
+    snprintf(qdefault, sizeof qdefault, "%s/synth_queries.f32", dir);
+    const char *qfile = arg(argc, argv, "--queries", qdefault);
+    const char *nprobes = arg(argc, argv, "--nprobe", "8,16,32,64,128");
+    const char *threads = arg(argc, argv, "--threads", "1,2");
+    int no_build = 0;
+    for (int i = 1; i < argc; i++)
+        no_build |= strcmp(argv[i], "--no-build") == 0;
+
+    fs_error e = {0};
+    fs_db *db;
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    if (fs_db_open(dir, &ro, &db, &e) != FS_OK) {
+        fprintf(stderr, "bench_index: %s\n", e.msg);
+        return 2;
+    }
+    fs_db_snap *snap;
+    fs_db_stats st;
+    all_vecs a = {0};
+    double t = fs_now();
+    if (fs_db_snap_begin(db, &snap, &e) != FS_OK || fs_db_stats_get(snap, &st, &e) != FS_OK) {
+        fprintf(stderr, "bench_index: %s\n", e.msg);
+        return 2;
+    }
+    a.dim = st.dim;
+    fs_db_foreach_vector(snap, 0, take, &a, &e);
+    fs_db_snap_end(snap);
+    printf("database: %zu faces, dim %d, %.1f MiB on disk; read all vectors in %.1f s\n", a.n,
+           a.dim, (double)st.db_bytes / (1 << 20), fs_now() - t);
+
+    uint8_t *qbuf;
+    size_t qlen;
+    int sample = atoi(arg(argc, argv, "--sample-queries", "0"));
+    if (sample > 0) {
+        /* Every (n / sample)-th stored vector: spread over the whole id range. */
+        if ((size_t)sample > a.n)
+            sample = (int)a.n;
+        qlen = sizeof(float) * (size_t)a.dim * (size_t)sample;
+        qbuf = malloc(qlen);
+        for (int i = 0; qbuf && i < sample; i++)
+            memcpy(qbuf + (size_t)i * a.dim * sizeof(float),
+                   a.v + (a.n / (size_t)sample) * (size_t)i * a.dim, sizeof(float) * (size_t)a.dim);
+    } else if (fs_read_file(qfile, 0, &qbuf, &qlen, &e) != FS_OK) {
+        fprintf(stderr, "bench_index: %s\n", e.msg);
+        return 2;
+    }
+    int nq = (int)(qlen / (sizeof(float) * (size_t)a.dim));
+    /* This binary may be linked against either FAISS build; say which. */
+    const char *faiss = strstr(argv[0], "debian") ? "debian" : "avx2";
+    const float *q = (const float *)(void *)qbuf;
+    int64_t *gt = malloc(sizeof(int64_t) * (size_t)nq * k), *got = malloc(sizeof(int64_t) * (size_t)nq * k);
+    float *dist = malloc(sizeof(float) * (size_t)nq * k);
+    double *lat = malloc(sizeof(double) * (size_t)nq);
+    t = fs_now();
+    ground_truth(&a, q, nq, k, gt);
+    printf("queries: %d; exact top-%d by brute force in %.1f s\n", nq, k, fs_now() - t);
+    printf("%-28s %-7s %3s %6s %9s %9s %9s %10s %9s %9s\n", "factory", "faiss", "thr", "nprobe",
+           "build_s", "B/face", "p50_ms", "p99_ms", "batch_qps", "recall@k");
+
+    int n_fact = 0;
+    const char *facts[16];
+    for (int i = 1; i + 1 < argc && n_fact < 16; i++)
+        if (strcmp(argv[i], "--factory") == 0)
+            facts[n_fact++] = argv[i + 1];
+    if (!n_fact)
+        facts[n_fact++] = "auto";
+    for (int f = 0; f < n_fact; f++) {
+        fs_index_info info = {0};
+        double build_s = 0;
+        if (!no_build) {
+            fs_index_build_opts bo = {.factory = facts[f]};
+            if (fs_index_build(db, dir, &bo, &info, &e) != FS_OK) {
+                fprintf(stderr, "bench_index: %s: %s\n", facts[f], e.msg);
+                continue;
+            }
+            build_s = info.build_s;
+        }
+        fs_index *ix;
+        if (fs_index_open(dir, &ix, &e) != FS_OK) {
+            fprintf(stderr, "bench_index: %s\n", e.msg);
+            continue;
+        }
+        info = *fs_index_get_info(ix);
+        int ivf = strstr(info.factory, "IVF") != NULL;
+        char tl[64];
+        snprintf(tl, sizeof tl, "%s", threads);
+        for (char *ts = strtok(tl, ","); ts; ts = strtok(NULL, ",")) {
+            int th = atoi(ts);
+            omp_set_num_threads(th);
+            openblas_set_num_threads(th);
+            char nl[128];
+            snprintf(nl, sizeof nl, "%s", ivf ? nprobes : "0");
+            char *save;
+            for (char *ns = strtok_r(nl, ",", &save); ns; ns = strtok_r(NULL, ",", &save)) {
+                int np = atoi(ns);
+                if (np > 0)
+                    fs_index_set_search(ix, np, 0, 0, &e);
+                for (int i = 0; i < nq; i++) {
+                    double t0 = fs_now();
+                    fs_index_search(ix, q + (size_t)i * a.dim, 1, k, dist + (size_t)i * k,
+                                    got + (size_t)i * k, &e);
+                    lat[i] = fs_now() - t0;
+                }
+                qsort(lat, (size_t)nq, sizeof *lat, cmp_double);
+                double tb = fs_now();
+                fs_index_search(ix, q, nq, k, dist, got, &e);
+                tb = fs_now() - tb;
+                printf("%-28s %-7s %3d %6d %9.1f %9.1f %9.3f %10.3f %9.0f %9.4f\n", info.factory,
+                       faiss, th, np, build_s, (double)info.file_bytes / (double)a.n,
+                       1e3 * lat[nq / 2], 1e3 * lat[(size_t)(nq * 0.99)], nq / tb,
+                       recall(got, gt, nq, k));
+                fflush(stdout);
+            }
+        }
+        fs_index_close(ix);
+    }
+    fs_db_close(db);
+    free(a.v);
+    free(a.ids);
+    free(qbuf);
+    free(gt);
+    free(got);
+    free(dist);
+    free(lat);
+    return 0;
+}

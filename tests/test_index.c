@@ -1,0 +1,295 @@
+/*
+ * The FAISS index over the database: exactness against brute force, trained
+ * (IVF) indexes, incremental builds, staleness, damaged files, and the k-NN
+ * graph + clustering on vectors with known identities.  Vectors are
+ * synthetic (identity centres plus noise), written through the store API.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "facesearch/cluster.h"
+#include "facesearch/eval.h"
+#include "facesearch/index.h"
+#include "facesearch/store.h"
+#include "harness.h"
+
+#define D 128
+
+static uint64_t rng_state = 99;
+static double gauss(void)
+{
+    /* Box-Muller on a splitmix64 stream: deterministic. */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    double u = ((double)(z >> 11) + 0.5) * 0x1.0p-53;
+    z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    double v = ((double)(z >> 11) + 0.5) * 0x1.0p-53;
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* n_ids identities with per_id faces each: same-identity distances ~0.3,
+ * different ~1.1.  label[i] = identity of vector i. */
+static float *make_vectors(int n_ids, int per_id, int *label)
+{
+    float *v = malloc(sizeof(float) * D * (size_t)n_ids * per_id), c[D];
+    for (int i = 0; v && i < n_ids; i++) {
+        for (int d = 0; d < D; d++)
+            c[d] = (float)(0.07 * gauss());
+        for (int j = 0; j < per_id; j++) {
+            float *x = v + (size_t)(i * per_id + j) * D;
+            for (int d = 0; d < D; d++)
+                x[d] = c[d] + (float)(0.02 * gauss());
+            label[i * per_id + j] = i;
+        }
+    }
+    return v;
+}
+
+/* Stores n vectors as n one-face photos "/p/<i>.jpg" (face ids 0..n-1 for a
+ * fresh database), in batches. */
+static int store_vectors(fs_db *db, const float *v, int from, int n, fs_error *e)
+{
+    static char paths[512][32];
+    fs_db_item items[512];
+    fs_face_rec faces[512];
+    for (int s = 0; s < n; s += 512) {
+        int m = n - s < 512 ? n - s : 512;
+        for (int i = 0; i < m; i++) {
+            snprintf(paths[i], sizeof paths[i], "/p/%d.jpg", from + s + i);
+            memset(&items[i], 0, sizeof items[i]);
+            memset(&faces[i], 0, sizeof faces[i]);
+            faces[i].box[2] = faces[i].box[3] = 100;
+            items[i].img.path = paths[i];
+            items[i].img.error = "";
+            items[i].img.n_faces = 1;
+            items[i].faces = &faces[i];
+            items[i].vectors = v + (size_t)(s + i) * D;
+        }
+        int rc = fs_db_commit(db, items, m, NULL, 0, e);
+        if (rc)
+            return rc;
+    }
+    return FS_OK;
+}
+
+static fs_db *new_db(const char *name, char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s/%s", fs_test_tmpdir(), name);
+    fs_db_model model = {"test/synthetic", "", D};
+    fs_db_options o = {FS_DB_CREATE, &model, 0};
+    fs_db *db = NULL;
+    fs_error e = {0};
+    if (fs_db_open(dir, &o, &db, &e) != FS_OK)
+        fprintf(stdout, "    %s\n", e.msg);
+    return db;
+}
+
+static double l2(const float *a, const float *b)
+{
+    double s = 0;
+    for (int d = 0; d < D; d++)
+        s += ((double)a[d] - b[d]) * ((double)a[d] - b[d]);
+    return sqrt(s);
+}
+
+TEST(index_exact_matches_brute_force)
+{
+    int n = 3000, label[3000];
+    float *v = make_vectors(300, 10, label);
+    REQUIRE(v);
+    char dir[512];
+    fs_db *db = new_db("ix-exact", dir, sizeof dir);
+    REQUIRE(db);
+    fs_error e = {0};
+    CHECK_OK(store_vectors(db, v, 0, n, &e), &e);
+    fs_index_build_opts o = {0};
+    fs_index_info info;
+    CHECK_OK(fs_index_build(db, dir, &o, &info, &e), &e);
+    CHECK_STR(info.factory, "IDMap,Flat"); /* small collection: exact */
+    CHECK_INT(info.count, n);
+    fs_index *ix;
+    REQUIRE(fs_index_open(dir, &ix, &e) == FS_OK);
+    /* 50 queries: perturbed stored vectors. */
+    int nq = 50, k = 10;
+    float q[50 * D], dist[500];
+    int64_t ids[500];
+    for (int i = 0; i < nq; i++)
+        for (int d = 0; d < D; d++)
+            q[i * D + d] = v[(size_t)(i * 37) * D + d] + (float)(0.01 * gauss());
+    CHECK_OK(fs_index_search(ix, q, nq, k, dist, ids, &e), &e);
+    for (int i = 0; i < nq; i++) {
+        /* Brute force: the k smallest distances, ties by smaller id. */
+        int best[10];
+        double bd[10];
+        for (int j = 0; j < k; j++)
+            bd[j] = INFINITY, best[j] = -1;
+        for (int x = 0; x < n; x++) {
+            double d = l2(q + i * D, v + (size_t)x * D);
+            int p = k;
+            while (p > 0 && d < bd[p - 1])
+                p--;
+            if (p < k) {
+                memmove(bd + p + 1, bd + p, sizeof(double) * (size_t)(k - p - 1));
+                memmove(best + p + 1, best + p, sizeof(int) * (size_t)(k - p - 1));
+                bd[p] = d;
+                best[p] = x;
+            }
+        }
+        for (int j = 0; j < k; j++) {
+            CHECK_MSG(ids[i * k + j] == best[j], "query %d rank %d: index %lld, brute force %d",
+                      i, j, (long long)ids[i * k + j], best[j]);
+            CHECK_NEAR(dist[i * k + j], bd[j], 1e-4);
+        }
+    }
+    fs_index_close(ix);
+    fs_db_close(db);
+    free(v);
+}
+
+TEST(index_trained_incremental_and_stale)
+{
+    int label[6000];
+    float *v = make_vectors(600, 10, label);
+    REQUIRE(v);
+    char dir[512];
+    fs_db *db = new_db("ix-ivf", dir, sizeof dir);
+    REQUIRE(db);
+    fs_error e = {0};
+    CHECK_OK(store_vectors(db, v, 0, 4000, &e), &e);
+    fs_index_build_opts o = {.factory = "IVF64,SQ8"};
+    fs_index_info info;
+    CHECK_OK(fs_index_build(db, dir, &o, &info, &e), &e);
+    CHECK_INT(info.count, 4000);
+    CHECK(info.train_size == 4000 && !info.incremental);
+
+    /* 2000 more faces: the index is stale (1), an incremental build adds
+     * only them. */
+    CHECK_OK(store_vectors(db, v + (size_t)4000 * D, 4000, 2000, &e), &e);
+    fs_db_snap *s;
+    fs_db_stats st;
+    REQUIRE(fs_db_snap_begin(db, &s, &e) == FS_OK);
+    fs_db_stats_get(s, &st, &e);
+    fs_db_snap_end(s);
+    CHECK_INT(fs_index_staleness(&info, &st), 1);
+    o.incremental = 1;
+    fs_index_info inc;
+    CHECK_OK(fs_index_build(db, dir, &o, &inc, &e), &e);
+    CHECK_INT(inc.count, 6000);
+    CHECK_INT(inc.incremental, 1);
+    CHECK(inc.add_s >= 0 && inc.db_next_face == 6000);
+    CHECK_INT(fs_index_staleness(&inc, &st), 0);
+
+    /* Recall of the trained index on its own vectors, nprobe 8 of 64. */
+    fs_index *ix;
+    REQUIRE(fs_index_open(dir, &ix, &e) == FS_OK);
+    CHECK_OK(fs_index_set_search(ix, 8, 0, 0, &e), &e);
+    float dist[100];
+    int64_t ids[100];
+    int self = 0;
+    for (int i = 0; i < 100; i++) {
+        CHECK_OK(fs_index_search(ix, v + (size_t)(i * 59) * D, 1, 1, dist, ids, &e), &e);
+        self += ids[0] == i * 59;
+    }
+    CHECK_MSG(self >= 98, "IVF finds the vector itself for %d of 100", self);
+    fs_index_close(ix);
+
+    /* Re-processing a photo removes faces: stale (2), and an incremental
+     * build falls back to a full one. */
+    CHECK_OK(store_vectors(db, v, 0, 1, &e), &e);
+    REQUIRE(fs_db_snap_begin(db, &s, &e) == FS_OK);
+    fs_db_stats_get(s, &st, &e);
+    fs_db_snap_end(s);
+    CHECK_INT(fs_index_staleness(&inc, &st), 2);
+    CHECK_OK(fs_index_build(db, dir, &o, &inc, &e), &e);
+    CHECK_INT(inc.incremental, 0);
+    CHECK_INT(inc.count, 6000);
+    fs_db_close(db);
+    free(v);
+}
+
+TEST(index_damaged_or_missing_files)
+{
+    int label[200];
+    float *v = make_vectors(20, 10, label);
+    char dir[512], path[700];
+    fs_db *db = new_db("ix-damaged", dir, sizeof dir);
+    REQUIRE(db && v);
+    fs_error e = {0};
+    fs_index *ix;
+    CHECK_INT(fs_index_open(dir, &ix, &e), FS_ENOTFOUND);
+    CHECK(strstr(e.msg, "facesearch build") != NULL);
+    CHECK_OK(store_vectors(db, v, 0, 200, &e), &e);
+    fs_index_build_opts o = {0};
+    fs_index_info info;
+    CHECK_OK(fs_index_build(db, dir, &o, &info, &e), &e);
+    /* No temporary files left behind; both files private. */
+    char cmd[800], out[4096];
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c tmp", dir);
+    fs_test_sh(cmd, out, sizeof out);
+    CHECK_INT(atoi(out), 0);
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, FS_INDEX_FILE);
+    REQUIRE(stat(path, &st) == 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    /* An index that no longer matches its sidecar (an interrupted build) is
+     * refused with advice. */
+    FILE *f = fopen(path, "r+b");
+    REQUIRE(f);
+    fseek(f, 100, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    CHECK_INT(fs_index_open(dir, &ix, &e), FS_EINDEX);
+    CHECK_MSG(strstr(e.msg, "does not match its sidecar") != NULL, "%s", e.msg);
+    /* A bad factory string is a clear error. */
+    o.factory = "IVF,Bogus";
+    CHECK_INT(fs_index_build(db, dir, &o, &info, &e), FS_EINDEX);
+    CHECK(strstr(e.msg, "IVF,Bogus") != NULL);
+    fs_db_close(db);
+    free(v);
+}
+
+TEST(knn_graph_clusters_identities)
+{
+    int n_ids = 400, per = 5, n = n_ids * per, label[2000];
+    float *v = make_vectors(n_ids, per, label);
+    REQUIRE(v);
+    uint64_t ids[2000];
+    int64_t sids[2000];
+    for (int i = 0; i < n; i++)
+        ids[i] = (uint64_t)(sids[i] = i);
+    fs_index *ix;
+    fs_error e = {0};
+    REQUIRE(fs_index_from_vectors(NULL, D, v, sids, (size_t)n, &ix, &e) == FS_OK);
+    fs_edge *edges;
+    size_t ne, k;
+    CHECK_OK(fs_knn_graph(ix, v, ids, NULL, (size_t)n, 11, 0.6f, &edges, &ne, &e), &e);
+    /* Each face links to its 4 same-identity siblings, each edge kept once. */
+    CHECK_INT(ne, (size_t)n_ids * per * (per - 1) / 2);
+    uint32_t cl[2000];
+    CHECK_OK(fs_cluster_whispers((size_t)n, edges, ne, NULL, cl, &k, NULL, &e), &e);
+    int icl[2000];
+    for (int i = 0; i < n; i++)
+        icl[i] = (int)cl[i];
+    fs_pairwise p;
+    fs_eval_pairwise(icl, label, (size_t)n, &p);
+    CHECK_NEAR(p.f1, 1.0, 1e-9);
+    CHECK_INT(k, n_ids);
+    free(edges);
+    /* Faces of the same photo are never linked. */
+    uint64_t photo[2000];
+    for (int i = 0; i < n; i++)
+        photo[i] = (uint64_t)(i / 2); /* pairs share a photo */
+    CHECK_OK(fs_knn_graph(ix, v, ids, photo, (size_t)n, 11, 0.6f, &edges, &ne, &e), &e);
+    for (size_t i = 0; i < ne; i++)
+        CHECK(photo[edges[i].a] != photo[edges[i].b]);
+    free(edges);
+    fs_index_close(ix);
+    free(v);
+}

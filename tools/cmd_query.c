@@ -1,0 +1,412 @@
+/* facesearch query — find a person's faces in the archive. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "face_cli.h"
+#include "facesearch/index.h"
+#include "facesearch/store.h"
+#include "html.h"
+
+static void help(void)
+{
+    printf("usage: facesearch query [--db DIR] [-k N] [--threshold T] [--largest]\n"
+           "                        [--json | --tsv | --html FILE] PHOTO...\n"
+           "       facesearch query [--db DIR] [...] --face-id ID [--face-id ID ...]\n"
+           "\n"
+           "Finds the faces in each PHOTO (or takes stored faces by id) and prints, for\n"
+           "every query face, its nearest faces in the index: rank, euclidean distance,\n"
+           "whether that is under the match threshold, photo path and face box.  All\n"
+           "query faces are searched as one batch.  Warns when the index is older than\n"
+           "the database (run facesearch build).\n"
+           "\n"
+           "  -k N              matches per query face (query.k, default 10)\n"
+           "  --threshold T     show only matches closer than T (default: all k; the\n"
+           "                    'match' column uses verify.threshold)\n"
+           "  --largest         only the largest face of each query photo\n"
+           "  --face-id ID      query with a stored face (repeatable)\n"
+           "  --json            one JSON object: {\"queries\":[{...,\"matches\":[...]}]}\n"
+           "  --tsv             tab-separated, one match per line, with a header\n"
+           "  --html FILE       also write a self-contained HTML report with thumbnails\n"
+           "  --db DIR          database directory (paths.db)\n"
+           "  --nprobe N, --ef-search N   search effort (index.nprobe, index.ef_search)\n");
+    face_cli_help_options(stdout);
+    printf("\nExit: 0 ok, 1 usage, 2 unreadable photo/no index/no database, 3 internal.\n");
+}
+
+/* One query face. */
+typedef struct qface {
+    const char *photo;   /* query photo path, or NULL for --face-id */
+    int index;           /* face number within the photo */
+    uint64_t face_id;    /* --face-id */
+    float box[4];
+    float score;
+    float vec[FS_DESCRIPTOR_DIM];
+} qface;
+
+typedef struct match {
+    float dist;
+    int64_t id;
+    fs_face_rec face;
+    char *path;
+} match;
+
+static void print_box_json(const float b[4])
+{
+    printf("[%.2f,%.2f,%.2f,%.2f]", b[0], b[1], b[2], b[3]);
+}
+
+static void tsv_field(const char *s)
+{
+    for (; *s; s++)
+        putchar(*s == '\t' || *s == '\n' ? ' ' : *s);
+}
+
+/* HTML: the query face and its matches, one row per query face. */
+static int write_html(const char *file, const qface *q, int nq, match *m, const int *nm, int k,
+                      float thr, const fs_decode_opts *dopts)
+{
+    FILE *f = fopen(file, "w");
+    if (!f) {
+        cli_error("%s: cannot write: %s", file, strerror(errno));
+        return EXIT_DATA;
+    }
+    html_begin(f, "facesearch query");
+    fs_error e = {0};
+    int rc = FS_OK;
+    for (int i = 0; i < nq && rc == FS_OK; i++) {
+        char head[600], detail[600];
+        if (q[i].photo)
+            snprintf(head, sizeof head, "Query: %s, face %d", q[i].photo, q[i].index + 1);
+        else
+            snprintf(head, sizeof head, "Query: stored face %llu", (unsigned long long)q[i].face_id);
+        html_row_begin(f, head);
+        fs_image img = {0};
+        const char *qpath = q[i].photo;
+        if (qpath && fs_image_decode_file(qpath, dopts, &img, NULL, &e) == FS_OK)
+            rc = html_face(f, &img, q[i].box, 140, 1, "query", qpath, &e);
+        else
+            rc = html_face(f, NULL, q[i].box, 140, 1, "query", qpath ? qpath : "stored face", &e);
+        fs_image_free(&img);
+        for (int j = 0; j < nm[i] && rc == FS_OK; j++) {
+            match *mm = &m[(size_t)i * k + j];
+            char title[64];
+            snprintf(title, sizeof title, "#%d  %.3f%s", j + 1, mm->dist,
+                     mm->dist < thr ? "  match" : "");
+            snprintf(detail, sizeof detail, "%s", mm->path ? mm->path : "?");
+            fs_image pi = {0};
+            int ok = mm->path && fs_image_decode_file(mm->path, dopts, &pi, NULL, &e) == FS_OK;
+            rc = html_face(f, ok ? &pi : NULL, mm->face.box, 120, 0, title, detail, &e);
+            fs_image_free(&pi);
+        }
+        html_row_end(f);
+    }
+    html_end(f);
+    if (fclose(f) != 0 && rc == FS_OK)
+        return cli_error("%s: write failed", file), EXIT_DATA;
+    return rc == FS_OK ? EXIT_OK : cli_fail(&e);
+}
+
+int cmd_query(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"help", no_argument, 0, 'h'},     {"db", required_argument, 0, 'd'},
+        {"threshold", required_argument, 0, 't'}, {"largest", no_argument, 0, 'L'},
+        {"face-id", required_argument, 0, 'F'}, {"json", no_argument, 0, 'j'},
+        {"tsv", no_argument, 0, 'v'},      {"html", required_argument, 0, 'H'},
+        {"nprobe", required_argument, 0, 'n'}, {"ef-search", required_argument, 0, 'e'},
+        FACE_CLI_LONG_OPTIONS,             {0, 0, 0, 0},
+    };
+    int rc;
+    fs_config *cfg = cli_config_open(argc, argv, &rc);
+    if (!cfg)
+        return rc;
+    int json = 0, tsv = 0, largest = 0, c;
+    const char *html = NULL;
+    double only_under = INFINITY;
+    uint64_t *ids = NULL;
+    int n_ids = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hk:", opts, NULL)) != -1) {
+        rc = 0;
+        switch (c) {
+        case 'h': help(); fs_config_destroy(cfg); free(ids); return EXIT_OK;
+        case 'd': rc = cli_config_set(cfg, "paths.db", optarg, "--db"); break;
+        case 'k': rc = cli_config_set(cfg, "query.k", optarg, "-k"); break;
+        case 't': {
+            char *end;
+            only_under = strtod(optarg, &end);
+            if (*end || !(only_under > 0))
+                rc = cli_usage_error("query", "--threshold needs a positive number");
+            break;
+        }
+        case 'L': largest = 1; break;
+        case 'F': {
+            char *end;
+            uint64_t *p = realloc(ids, (size_t)(n_ids + 1) * sizeof *ids);
+            if (!p)
+                return EXIT_INTERNAL;
+            ids = p;
+            ids[n_ids++] = strtoull(optarg, &end, 10);
+            if (*end || !*optarg)
+                rc = cli_usage_error("query", "--face-id needs a face id (a number)");
+            break;
+        }
+        case 'j': json = 1; break;
+        case 'v': tsv = 1; break;
+        case 'H': html = optarg; break;
+        case 'n': rc = cli_config_set(cfg, "index.nprobe", optarg, "--nprobe"); break;
+        case 'e': rc = cli_config_set(cfg, "index.ef_search", optarg, "--ef-search"); break;
+        default:
+            rc = face_cli_option(cfg, c, optarg);
+            if (rc == -1)
+                rc = cli_usage_error("query", "invalid option");
+        }
+        if (rc) {
+            fs_config_destroy(cfg);
+            free(ids);
+            return rc;
+        }
+    }
+    if (json + tsv > 1 || (optind >= argc && !n_ids)) {
+        fs_config_destroy(cfg);
+        free(ids);
+        return cli_usage_error("query", json + tsv > 1 ? "--json and --tsv exclude each other"
+                                                       : "no PHOTO and no --face-id given");
+    }
+    int k = (int)fs_config_int(cfg, "query.k");
+    float thr = (float)fs_config_real(cfg, "verify.threshold");
+    const char *dir = fs_config_str(cfg, "paths.db");
+    fs_error e = {0};
+    fs_db *db = NULL;
+    fs_db_snap *snap = NULL;
+    fs_index *ix = NULL;
+    face_cli fc = {0};
+    qface *q = NULL;
+    match *m = NULL;
+    int *nm = NULL, nq = 0, cap = 0, exit_code = EXIT_OK;
+    fs_db_options dbo = {FS_DB_READONLY, NULL, 0};
+    fs_db_stats st;
+    if (fs_db_open(dir, &dbo, &db, &e) != FS_OK || fs_index_open(dir, &ix, &e) != FS_OK ||
+        fs_index_set_search(ix, (int)fs_config_int(cfg, "index.nprobe"),
+                            (int)fs_config_int(cfg, "index.ef_search"),
+                            fs_config_real(cfg, "index.k_factor"), &e) != FS_OK ||
+        fs_db_snap_begin(db, &snap, &e) != FS_OK || fs_db_stats_get(snap, &st, &e) != FS_OK) {
+        exit_code = cli_fail(&e);
+        goto out;
+    }
+    switch (fs_index_staleness(fs_index_get_info(ix), &st)) {
+    case 1:
+        cli_error("warning: the index lacks %llu faces ingested since it was built; run "
+                  "facesearch build", (unsigned long long)(st.next_face_id -
+                                                           fs_index_get_info(ix)->db_next_face));
+        break;
+    case 2:
+        cli_error("warning: faces were removed or replaced since the index was built; run "
+                  "facesearch build (stale matches are skipped)");
+        break;
+    case 3:
+        cli_error("%s: the index was built from another model's vectors; run facesearch build",
+                  dir);
+        exit_code = EXIT_DATA;
+        goto out;
+    }
+    /* Gather query faces: stored ids first, then photos. */
+    for (int i = 0; i < n_ids; i++) {
+        fs_face_rec fr;
+        const void *v;
+        if (fs_db_get_face(snap, ids[i], &fr, &e) != FS_OK ||
+            fs_db_get_vector(snap, ids[i], &v, &e) != FS_OK) {
+            exit_code = cli_fail(&e);
+            goto out;
+        }
+        if (nq == cap) {
+            cap = cap ? 2 * cap : 16;
+            qface *p = realloc(q, (size_t)cap * sizeof *q);
+            if (!p) {
+                exit_code = EXIT_INTERNAL;
+                goto out;
+            }
+            q = p;
+        }
+        memset(&q[nq], 0, sizeof q[nq]);
+        q[nq].face_id = ids[i];
+        memcpy(q[nq].box, fr.box, sizeof fr.box);
+        q[nq].score = fr.score;
+        memcpy(q[nq].vec, v, sizeof q[nq].vec);
+        nq++;
+    }
+    if (optind < argc && (exit_code = face_cli_start(&fc, cfg)) != EXIT_OK)
+        goto out;
+    for (int a = optind; a < argc; a++) {
+        fs_image img = {0};
+        int n = 0;
+        double ms;
+        int r = face_cli_photo(&fc, argv[a], FS_STAGE_ALL, &img, &n, &ms);
+        fs_image_free(&img);
+        if (r != EXIT_OK) {
+            exit_code = r; /* reported; other photos still run */
+            continue;
+        }
+        if (!n)
+            cli_error("%s: no face found", argv[a]);
+        int best = 0;
+        for (int i = 1; i < n; i++)
+            if (fc.faces[i].w * fc.faces[i].h > fc.faces[best].w * fc.faces[best].h)
+                best = i;
+        for (int i = 0; i < n; i++) {
+            const fs_face *f = &fc.faces[i];
+            if ((largest && i != best) || !(f->flags & FS_FACE_DESCRIPTOR) ||
+                (f->flags & FS_FACE_EMPTY_CROP))
+                continue;
+            if (nq == cap) {
+                cap = cap ? 2 * cap : 16;
+                qface *p = realloc(q, (size_t)cap * sizeof *q);
+                if (!p) {
+                    exit_code = EXIT_INTERNAL;
+                    goto out;
+                }
+                q = p;
+            }
+            q[nq] = (qface){argv[a], i, 0, {f->x, f->y, f->w, f->h}, f->score, {0}};
+            memcpy(q[nq].vec, f->descriptor, sizeof q[nq].vec);
+            nq++;
+        }
+    }
+    if (!nq)
+        goto out;
+    float *dist = malloc(sizeof(float) * (size_t)nq * k);
+    int64_t *hit = malloc(sizeof(int64_t) * (size_t)nq * k);
+    float *vecs = malloc(sizeof(float) * (size_t)nq * FS_DESCRIPTOR_DIM);
+    m = calloc((size_t)nq * k, sizeof *m);
+    nm = calloc((size_t)nq, sizeof *nm);
+    if (!dist || !hit || !vecs || !m || !nm) {
+        free(dist);
+        free(hit);
+        free(vecs);
+        exit_code = EXIT_INTERNAL;
+        goto out;
+    }
+    for (int i = 0; i < nq; i++)
+        memcpy(vecs + (size_t)i * FS_DESCRIPTOR_DIM, q[i].vec, sizeof q[i].vec);
+    rc = fs_index_search(ix, vecs, nq, k, dist, hit, &e);
+    free(vecs);
+    if (rc != FS_OK) {
+        free(dist);
+        free(hit);
+        exit_code = cli_fail(&e);
+        goto out;
+    }
+    /* Resolve ids to faces and photos; a face gone since the build is skipped. */
+    for (int i = 0; i < nq; i++)
+        for (int j = 0; j < k; j++) {
+            size_t s = (size_t)i * k + j;
+            if (hit[s] < 0 || !(dist[s] < only_under))
+                continue;
+            match *mm = &m[(size_t)i * k + nm[i]];
+            fs_image_rec img;
+            if (fs_db_get_face(snap, (uint64_t)hit[s], &mm->face, NULL) != FS_OK ||
+                fs_db_get_image(snap, mm->face.image_id, &img, NULL) != FS_OK)
+                continue;
+            mm->dist = dist[s];
+            mm->id = hit[s];
+            mm->path = strdup(img.path);
+            nm[i]++;
+        }
+    free(dist);
+    free(hit);
+
+    if (json) {
+        const fs_index_info *info = fs_index_get_info(ix);
+        printf("{\"index\":{\"factory\":");
+        json_str(stdout, info->factory);
+        printf(",\"count\":%llu,\"stale\":%s},\"threshold\":%.4f,\"queries\":[",
+               (unsigned long long)info->count,
+               fs_index_staleness(info, &st) ? "true" : "false", thr);
+        for (int i = 0; i < nq; i++) {
+            printf("%s{\"photo\":", i ? "," : "");
+            if (q[i].photo)
+                json_str(stdout, q[i].photo);
+            else
+                printf("null,\"face_id\":%llu", (unsigned long long)q[i].face_id);
+            printf(",\"face\":%d,\"box\":", q[i].index);
+            print_box_json(q[i].box);
+            printf(",\"score\":%.5f,\"matches\":[", q[i].score);
+            for (int j = 0; j < nm[i]; j++) {
+                match *mm = &m[(size_t)i * k + j];
+                printf("%s{\"rank\":%d,\"distance\":%.5f,\"match\":%s,\"face_id\":%lld,"
+                       "\"photo\":",
+                       j ? "," : "", j + 1, mm->dist, mm->dist < thr ? "true" : "false",
+                       (long long)mm->id);
+                json_str(stdout, mm->path);
+                printf(",\"box\":");
+                print_box_json(mm->face.box);
+                printf("}");
+            }
+            printf("]}");
+        }
+        printf("]}\n");
+    } else if (tsv) {
+        printf("query\tquery_face\trank\tdistance\tmatch\tface_id\tphoto\tx\ty\tw\th\n");
+        for (int i = 0; i < nq; i++)
+            for (int j = 0; j < nm[i]; j++) {
+                match *mm = &m[(size_t)i * k + j];
+                if (q[i].photo)
+                    tsv_field(q[i].photo);
+                else
+                    printf("face:%llu", (unsigned long long)q[i].face_id);
+                printf("\t%d\t%d\t%.5f\t%d\t%lld\t", q[i].index + 1, j + 1, mm->dist,
+                       mm->dist < thr, (long long)mm->id);
+                tsv_field(mm->path);
+                printf("\t%.1f\t%.1f\t%.1f\t%.1f\n", mm->face.box[0], mm->face.box[1],
+                       mm->face.box[2], mm->face.box[3]);
+            }
+    } else {
+        for (int i = 0; i < nq; i++) {
+            if (q[i].photo)
+                printf("%s, face %d at %.0f,%.0f %.0fx%.0f:\n", q[i].photo, q[i].index + 1,
+                       q[i].box[0], q[i].box[1], q[i].box[2], q[i].box[3]);
+            else
+                printf("stored face %llu:\n", (unsigned long long)q[i].face_id);
+            if (!nm[i])
+                printf("  (no matches)\n");
+            for (int j = 0; j < nm[i]; j++) {
+                match *mm = &m[(size_t)i * k + j];
+                printf("  %2d  %.3f  %-5s  %s  (face %lld at %.0f,%.0f %.0fx%.0f)\n", j + 1,
+                       mm->dist, mm->dist < thr ? "same" : "-", mm->path, (long long)mm->id,
+                       mm->face.box[0], mm->face.box[1], mm->face.box[2], mm->face.box[3]);
+            }
+        }
+    }
+    if (html) {
+        /* Boxes are in upright-photo pixels: decode as the ingest did. */
+        fs_decode_opts dopts = {
+            .apply_orientation = fs_config_bool(cfg, "decode.apply_orientation"),
+            .max_pixels = (uint64_t)fs_config_int(cfg, "decode.max_pixels"),
+            .max_file_bytes = (size_t)fs_config_int(cfg, "decode.max_file_bytes"),
+        };
+        int r = write_html(html, q, nq, m, nm, k, thr, &dopts);
+        if (r != EXIT_OK)
+            exit_code = r;
+    }
+out:
+    if (m)
+        for (int i = 0; i < nq; i++)
+            for (int j = 0; j < nm[i]; j++)
+                free(m[(size_t)i * k + j].path);
+    free(m);
+    free(nm);
+    free(q);
+    free(ids);
+    face_cli_end(&fc);
+    fs_db_snap_end(snap);
+    fs_index_close(ix);
+    fs_db_close(db);
+    fs_config_destroy(cfg);
+    return exit_code;
+}

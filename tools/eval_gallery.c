@@ -1,0 +1,507 @@
+/*
+ * facesearch eval ident / eval cluster — identification and clustering on a
+ * folder-per-identity tree, through the whole pipeline: ingest into a
+ * database (a temporary one unless --db is given), build, search.
+ *
+ * Each photo is represented by its central face (the subject of a
+ * single-subject photo, as for LFW: fs_face_central); a photo where no face
+ * was found keeps its label and counts against the result.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "eval_gallery.h"
+#include "face_cli.h"
+#include "facesearch/cluster.h"
+#include "facesearch/eval.h"
+#include "facesearch/index.h"
+#include "facesearch/ingest.h"
+#include "facesearch/scan.h"
+#include "facesearch/store.h"
+#include "store_cli.h"
+
+typedef struct photo {
+    char *path;
+    int label;            /* identity index (folder, sorted by name) */
+    int has_face;
+    uint64_t face_id, image_id;
+    float vec[FS_DESCRIPTOR_DIM];
+} photo;
+
+typedef struct tree {
+    photo *p;
+    size_t n, cap;
+    char **names;         /* identity names, sorted */
+    size_t n_names;
+    char root[4096];      /* normalised --root */
+    fs_db_snap *snap;
+} tree;
+
+typedef struct gal_opts {
+    const char *root, *db;
+    int json, keep;
+} gal_opts;
+
+static int gal_flag(void *ctx, fs_config *cfg, int c, const char *arg)
+{
+    gal_opts *o = ctx;
+    switch (c) {
+    case 'r': o->root = arg; return 0;
+    case 'd': o->db = arg; return 0;
+    case 'j': o->json = 1; return 0;
+    case 't': return cli_config_set(cfg, "dedup.threshold", arg, "--threshold");
+    }
+    return EXIT_USAGE;
+}
+
+/* The identity folder of a path under root: the first component after it. */
+static int folder_of(const char *root, const char *path, char *out, size_t cap)
+{
+    size_t l = strlen(root);
+    if (strncmp(path, root, l) != 0 || path[l] != '/')
+        return -1;
+    const char *s = path + l + 1, *slash = strchr(s, '/');
+    if (!slash || (size_t)(slash - s) >= cap)
+        return -1;
+    memcpy(out, s, (size_t)(slash - s));
+    out[slash - s] = '\0';
+    return 0;
+}
+
+static int collect(void *ctx, const fs_image_rec *img)
+{
+    tree *t = ctx;
+    char name[1024];
+    if (folder_of(t->root, img->path, name, sizeof name) != 0)
+        return 0; /* a photo outside --root (a reused --db): not part of this evaluation */
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 1024;
+        photo *p = realloc(t->p, cap * sizeof *p);
+        if (!p)
+            return FS_ENOMEM;
+        t->p = p;
+        t->cap = cap;
+    }
+    photo *ph = &t->p[t->n];
+    memset(ph, 0, sizeof *ph);
+    ph->path = strdup(img->path);
+    ph->label = -1;
+    ph->image_id = img->id;
+    if (!ph->path)
+        return FS_ENOMEM;
+    /* The central face among this photo's faces. */
+    float box[FS_MAX_EVAL_FACES][4];
+    int n = img->n_faces < FS_MAX_EVAL_FACES ? (int)img->n_faces : FS_MAX_EVAL_FACES;
+    for (int i = 0; i < n; i++) {
+        fs_face_rec f;
+        if (fs_db_get_face(t->snap, img->first_face + (uint64_t)i, &f, NULL) != FS_OK)
+            return FS_EDB;
+        memcpy(box[i], f.box, sizeof box[i]);
+    }
+    int k = img->status == FS_IMG_OK ? fs_face_central(box, n, img->width, img->height) : -1;
+    if (k >= 0) {
+        const void *v;
+        ph->face_id = img->first_face + (uint64_t)k;
+        if (fs_db_get_vector(t->snap, ph->face_id, &v, NULL) != FS_OK)
+            return FS_EDB;
+        memcpy(ph->vec, v, sizeof ph->vec);
+        ph->has_face = 1;
+    }
+    t->n++;
+    return 0;
+}
+
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(((const photo *)a)->path, ((const photo *)b)->path);
+}
+
+static void tree_free(tree *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->p[i].path);
+    free(t->p);
+    for (size_t i = 0; i < t->n_names; i++)
+        free(t->names[i]);
+    free(t->names);
+}
+
+/* Ingests root into the database (creating a temporary one without --db)
+ * and reads back every photo under root with its label and central face. */
+static int prepare(const gal_opts *o, fs_config *cfg, const char *cmd, char *dbdir, size_t cap,
+                   tree *t, double *ingest_s)
+{
+    face_cli fc;
+    int rc = face_cli_start(&fc, cfg);
+    if (rc != EXIT_OK)
+        return rc;
+    if (o->db) {
+        snprintf(dbdir, cap, "%s", o->db);
+    } else {
+        snprintf(dbdir, cap, "%s/facesearch-eval-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(dbdir)) {
+            cli_error("%s: cannot create a temporary database: %s", dbdir, strerror(errno));
+            face_cli_end(&fc);
+            return EXIT_INTERNAL;
+        }
+    }
+    fs_error e = {0};
+    fs_db_model model;
+    char mbuf[2048];
+    store_cli_model(fc.engine, &model, mbuf, sizeof mbuf);
+    fs_db_options dbo = {FS_DB_CREATE, &model, 0};
+    fs_db *db = NULL;
+    fs_ingest_opts io;
+    fs_ingest_opts_init(&io);
+    char *roots[1] = {(char *)o->root};
+    io.roots = roots;
+    io.n_roots = 1;
+    io.threads = (int)fs_config_int(cfg, "run.threads");
+    io.decode = fc.dopts;
+    fs_ingest_stats st;
+    double t0 = fs_now();
+    if (fs_db_open(dbdir, &dbo, &db, &e) != FS_OK || fs_ingest_run(db, fc.engine, &io, &st, &e) != FS_OK) {
+        face_cli_end(&fc);
+        fs_db_close(db);
+        return cli_fail(&e);
+    }
+    *ingest_s = fs_now() - t0;
+    face_cli_end(&fc);
+    memset(t, 0, sizeof *t);
+    if (fs_path_normalize(o->root, t->root, sizeof t->root) != FS_OK) {
+        fs_db_close(db);
+        return cli_usage_error(cmd, "--root path too long");
+    }
+    rc = fs_db_snap_begin(db, &t->snap, &e);
+    if (rc == FS_OK)
+        rc = fs_db_foreach_image(t->snap, 0, collect, t, &e);
+    fs_db_snap_end(t->snap);
+    fs_db_close(db);
+    if (rc != FS_OK) {
+        if (!e.msg[0])
+            fs_fail(&e, rc, "%s: reading the evaluation database failed", dbdir);
+        return cli_fail(&e);
+    }
+    /* Labels: identity folders in name order. */
+    qsort(t->p, t->n, sizeof *t->p, by_path);
+    t->names = malloc((t->n + 1) * sizeof *t->names);
+    for (size_t i = 0; t->names && i < t->n; i++) {
+        char name[1024];
+        folder_of(t->root, t->p[i].path, name, sizeof name);
+        if (!t->n_names || strcmp(t->names[t->n_names - 1], name) != 0)
+            t->names[t->n_names++] = strdup(name);
+        t->p[i].label = (int)t->n_names - 1;
+    }
+    if (!t->n) {
+        fs_fail(&e, FS_ENOTFOUND, "%s: no photos in identity folders (<root>/<name>/<photo>)",
+                o->root);
+        return cli_fail(&e);
+    }
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------- ident */
+
+static void ident_help(void)
+{
+    printf("usage: facesearch eval ident --root DIR [--db DIR] [--json] [options]\n"
+           "\n"
+           "Open-set identification on a folder-per-identity tree (DIR/<name>/<photo>):\n"
+           "ingests DIR (into a temporary database unless --db), then splits it into a\n"
+           "gallery and probes:\n"
+           "  - an identity with several photos enrols its first photo (name order) that\n"
+           "    has a face; its other photos are mated probes;\n"
+           "  - identities with one photo alternate (name order) between gallery\n"
+           "    distractors and non-mated probes.\n"
+           "Each probe's central face is searched in an exact index of the gallery's.\n"
+           "Reports rank-1 and rank-5 identification rates of the mated probes (a probe\n"
+           "without a face is a miss) and the true-positive identification rate at a\n"
+           "false-positive identification rate of 1 %% (threshold set on the non-mated\n"
+           "probes' best distances).\n"
+           "\n"
+           "  --root DIR    the identity folders\n"
+           "  --db DIR      ingest into (and keep) this database instead of a temporary one\n"
+           "  --json        one JSON object: rank1, rank5 (percent), tpir_at_fpir_1pct,\n"
+           "                probes, mated, nonmated, gallery, ...\n");
+    face_cli_help_options(stdout);
+}
+
+static void remove_tmp(const gal_opts *o, const char *dbdir)
+{
+    if (o->db)
+        return;
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dbdir);
+    if (system(cmd) != 0)
+        cli_error("%s: could not remove the temporary database", dbdir);
+}
+
+int eval_ident(int argc, char **argv)
+{
+    static const struct option own[] = {{"root", required_argument, 0, 'r'},
+                                        {"db", required_argument, 0, 'd'},
+                                        {"json", no_argument, 0, 'j'},
+                                        {0, 0, 0, 0}};
+    gal_opts o = {0};
+    fs_config *cfg;
+    int rc = face_cli_parse(argc, argv, "eval ident", ident_help, own, gal_flag, &o, &cfg);
+    if (rc >= 0)
+        return rc;
+    if (!o.root || optind < argc) {
+        fs_config_destroy(cfg);
+        return cli_usage_error("eval ident", o.root ? "unexpected argument" : "--root is required");
+    }
+    char dbdir[4200];
+    tree t;
+    double ingest_s, t0 = fs_now();
+    if ((rc = prepare(&o, cfg, "eval ident", dbdir, sizeof dbdir, &t, &ingest_s)) != EXIT_OK) {
+        remove_tmp(&o, dbdir);
+        fs_config_destroy(cfg);
+        return rc;
+    }
+    /* Photos per identity (they are contiguous after the path sort). */
+    size_t *first = calloc(t.n_names + 1, sizeof *first);
+    int *role = calloc(t.n + 1, sizeof *role); /* 0 unused, 1 gallery, 2 mated, 3 non-mated */
+    float *gvec = malloc(sizeof(float) * FS_DESCRIPTOR_DIM * (t.n + 1));
+    int64_t *gid = malloc(sizeof(int64_t) * (t.n + 1));
+    int *glabel = malloc(sizeof(int) * (t.n + 1));
+    if (!first || !role || !gvec || !gid || !glabel) {
+        rc = EXIT_INTERNAL;
+        goto out;
+    }
+    for (size_t i = 0; i < t.n; i++)
+        if (i == 0 || t.p[i].label != t.p[i - 1].label)
+            first[t.p[i].label] = i;
+    first[t.n_names] = t.n;
+    size_t ng = 0, singles = 0;
+    for (size_t id = 0; id < t.n_names; id++) {
+        size_t a = first[id], b = first[id + 1];
+        if (b - a == 1) {
+            role[a] = singles++ % 2 == 0 ? 1 : 3;
+            if (role[a] == 1 && !t.p[a].has_face)
+                role[a] = 0; /* a distractor without a face enrols nothing */
+        } else {
+            size_t g = a;
+            while (g < b && !t.p[g].has_face)
+                g++;
+            for (size_t i = a; i < b; i++)
+                role[i] = i == g ? 1 : 2;
+        }
+    }
+    for (size_t i = 0; i < t.n; i++)
+        if (role[i] == 1) {
+            memcpy(gvec + ng * FS_DESCRIPTOR_DIM, t.p[i].vec, sizeof t.p[i].vec);
+            gid[ng] = (int64_t)ng;
+            glabel[ng++] = t.p[i].label;
+        }
+    fs_error e = {0};
+    fs_index *ix = NULL;
+    if (fs_index_from_vectors(NULL, FS_DESCRIPTOR_DIM, gvec, gid, ng, &ix, &e) != FS_OK) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    enum { R = 5 };
+    size_t np = 0, no_face = 0;
+    int *rank_ids = malloc(sizeof(int) * R * (t.n + 1)), *truth = malloc(sizeof(int) * (t.n + 1));
+    float *best = malloc(sizeof(float) * (t.n + 1)), dist[R];
+    int64_t hit[R];
+    for (size_t i = 0; rank_ids && truth && best && i < t.n; i++) {
+        if (role[i] < 2)
+            continue;
+        truth[np] = role[i] == 2 ? t.p[i].label : -1;
+        for (int r = 0; r < R; r++)
+            rank_ids[np * R + (size_t)r] = -1;
+        best[np] = NAN;
+        if (t.p[i].has_face && fs_index_search(ix, t.p[i].vec, 1, R, dist, hit, &e) == FS_OK) {
+            best[np] = dist[0];
+            for (int r = 0; r < R; r++)
+                rank_ids[np * R + (size_t)r] = hit[r] >= 0 ? glabel[hit[r]] : -1;
+        } else if (!t.p[i].has_face) {
+            no_face++;
+        }
+        np++;
+    }
+    fs_ident_result res;
+    fs_eval_ident(rank_ids, R, best, truth, np, 0.01, &res);
+    double secs = fs_now() - t0;
+    if (o.json) {
+        printf("{\"rank1\":%.4f,\"rank5\":%.4f,\"tpir_at_fpir_1pct\":%.4f,"
+               "\"threshold_at_fpir_1pct\":%.6f,\"probes\":%zu,\"mated\":%zu,\"nonmated\":%zu,"
+               "\"gallery\":%zu,\"identities\":%zu,\"photos\":%zu,\"no_face_probes\":%zu,"
+               "\"descriptor_mode\":",
+               100 * res.rank1, 100 * res.rank5, 100 * res.tpir_at_fpir, res.threshold, np,
+               res.mated, res.nonmated, ng, t.n_names, t.n, no_face);
+        json_str(stdout, fs_config_text(cfg, "descriptor.align"));
+        printf(",\"ingest_s\":%.1f,\"seconds\":%.1f}\n", ingest_s, secs);
+    } else {
+        printf("identification on %s: %zu identities, %zu photos\n", o.root, t.n_names, t.n);
+        printf("  gallery %zu faces; probes %zu mated, %zu non-mated (%zu without a face)\n", ng,
+               res.mated, res.nonmated, no_face);
+        printf("  rank-1 %.2f %%, rank-5 %.2f %%\n", 100 * res.rank1, 100 * res.rank5);
+        printf("  TPIR at FPIR 1 %%: %.2f %% (threshold %.4f)\n", 100 * res.tpir_at_fpir,
+               res.threshold);
+        printf("  %.1f s (ingest %.1f s)\n", secs, ingest_s);
+    }
+    free(rank_ids);
+    free(truth);
+    free(best);
+    fs_index_close(ix);
+    rc = EXIT_OK;
+out:
+    free(first);
+    free(role);
+    free(gvec);
+    free(gid);
+    free(glabel);
+    tree_free(&t);
+    remove_tmp(&o, dbdir);
+    fs_config_destroy(cfg);
+    return rc;
+}
+
+/* ----------------------------------------------------------- cluster */
+
+static int by_face_id(const void *a, const void *b, void *ctx)
+{
+    const photo *p = ctx;
+    uint64_t x = p[*(const size_t *)a].face_id, y = p[*(const size_t *)b].face_id;
+    return (x > y) - (x < y);
+}
+
+static void cluster_help(void)
+{
+    printf("usage: facesearch eval cluster --root DIR [--db DIR] [--threshold T] [--json]\n"
+           "\n"
+           "Clustering (what 'facesearch dedup' does) against folder labels: ingests DIR\n"
+           "(into a temporary database unless --db), builds the index, groups the\n"
+           "photos' central faces by the k-NN graph + Chinese whispers of dedup, and\n"
+           "compares the groups with the identity folders: pairwise precision, recall\n"
+           "and F1 over all pairs of photos (a photo without a face is a group of its\n"
+           "own), and the number of clusters against the number of identities.\n"
+           "\n"
+           "  --root DIR      the identity folders (DIR/<name>/<photo>)\n"
+           "  --db DIR        ingest into (and keep) this database\n"
+           "  --threshold T   link faces closer than T (dedup.threshold)\n"
+           "  --json          one JSON object: precision, recall, f1 (0..1), clusters,\n"
+           "                  identities, photos, ...\n");
+    face_cli_help_options(stdout);
+}
+
+int eval_cluster(int argc, char **argv)
+{
+    static const struct option own[] = {{"root", required_argument, 0, 'r'},
+                                        {"db", required_argument, 0, 'd'},
+                                        {"json", no_argument, 0, 'j'},
+                                        {"threshold", required_argument, 0, 't'},
+                                        {0, 0, 0, 0}};
+    gal_opts o = {0};
+    fs_config *cfg;
+    int rc = face_cli_parse(argc, argv, "eval cluster", cluster_help, own, gal_flag, &o, &cfg);
+    if (rc >= 0)
+        return rc;
+    if (!o.root || optind < argc) {
+        fs_config_destroy(cfg);
+        return cli_usage_error("eval cluster", o.root ? "unexpected argument" : "--root is required");
+    }
+    char dbdir[4200];
+    tree t;
+    double ingest_s, t0 = fs_now();
+    if ((rc = prepare(&o, cfg, "eval cluster", dbdir, sizeof dbdir, &t, &ingest_s)) != EXIT_OK) {
+        remove_tmp(&o, dbdir);
+        fs_config_destroy(cfg);
+        return rc;
+    }
+    float thr = (float)fs_config_real(cfg, "dedup.threshold");
+    if (thr <= 0)
+        thr = (float)fs_config_real(cfg, "verify.threshold");
+    int k = (int)fs_config_int(cfg, "dedup.k");
+    fs_error e = {0};
+    fs_db *db = NULL;
+    fs_index *ix = NULL;
+    fs_index_info info;
+    fs_index_build_opts bo = {.factory = fs_config_str(cfg, "index.factory")};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    /* The nodes: central faces, in face-id order as fs_knn_graph wants. */
+    size_t n = 0;
+    uint64_t *ids = malloc(sizeof(uint64_t) * (t.n + 1)), *photo_of = malloc(sizeof(uint64_t) * (t.n + 1));
+    float *vecs = malloc(sizeof(float) * FS_DESCRIPTOR_DIM * (t.n + 1));
+    size_t *node_photo = malloc(sizeof(size_t) * (t.n + 1));
+    uint32_t *cl = malloc(sizeof(uint32_t) * (t.n + 1));
+    int *cluster = malloc(sizeof(int) * (t.n + 1)), *label = malloc(sizeof(int) * (t.n + 1));
+    fs_edge *edges = NULL;
+    size_t n_edges = 0, n_clusters = 0;
+    if (!ids || !photo_of || !vecs || !node_photo || !cl || !cluster || !label) {
+        rc = EXIT_INTERNAL;
+        goto out;
+    }
+    if (fs_db_open(dbdir, &ro, &db, &e) != FS_OK || fs_index_build(db, dbdir, &bo, &info, &e) != FS_OK ||
+        fs_index_open(dbdir, &ix, &e) != FS_OK ||
+        fs_index_set_search(ix, (int)fs_config_int(cfg, "index.nprobe"),
+                            (int)fs_config_int(cfg, "index.ef_search"),
+                            fs_config_real(cfg, "index.k_factor"), &e) != FS_OK) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    /* Photos are in path order; nodes must be in face-id order. */
+    size_t *ord = node_photo;
+    for (size_t i = 0; i < t.n; i++)
+        if (t.p[i].has_face)
+            ord[n++] = i;
+    qsort_r(ord, n, sizeof *ord, by_face_id, t.p);
+    for (size_t j = 0; j < n; j++) {
+        ids[j] = t.p[ord[j]].face_id;
+        photo_of[j] = t.p[ord[j]].image_id;
+        memcpy(vecs + j * FS_DESCRIPTOR_DIM, t.p[ord[j]].vec, sizeof t.p[0].vec);
+    }
+    fs_cluster_opts co = {0, 1, photo_of};
+    if (fs_knn_graph(ix, vecs, ids, photo_of, n, k + 1, thr, &edges, &n_edges, &e) != FS_OK ||
+        fs_cluster_whispers(n, edges, n_edges, &co, cl, &n_clusters, NULL, &e) != FS_OK) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    for (size_t i = 0; i < t.n; i++) {
+        cluster[i] = -1; /* no face: a singleton */
+        label[i] = t.p[i].label;
+    }
+    for (size_t j = 0; j < n; j++)
+        cluster[ord[j]] = (int)cl[j];
+    fs_pairwise pw;
+    fs_eval_pairwise(cluster, label, t.n, &pw);
+    double secs = fs_now() - t0;
+    if (o.json) {
+        printf("{\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"clusters\":%zu,"
+               "\"identities\":%zu,\"photos\":%zu,\"faces\":%zu,\"threshold\":%.4f,\"k\":%d,"
+               "\"edges\":%zu,\"factory\":",
+               pw.precision, pw.recall, pw.f1, pw.clusters, pw.identities, t.n, n, thr, k, n_edges);
+        json_str(stdout, info.factory);
+        printf(",\"ingest_s\":%.1f,\"seconds\":%.1f}\n", ingest_s, secs);
+    } else {
+        printf("clustering on %s: %zu photos of %zu identities (%zu with a face)\n", o.root, t.n,
+               pw.identities, n);
+        printf("  threshold %.3f, k %d, index %s: %zu clusters\n", thr, k, info.factory, pw.clusters);
+        printf("  pairwise precision %.4f, recall %.4f, F1 %.4f\n", pw.precision, pw.recall, pw.f1);
+        printf("  %.1f s (ingest %.1f s)\n", secs, ingest_s);
+    }
+    rc = EXIT_OK;
+out:
+    free(ids);
+    free(photo_of);
+    free(vecs);
+    free(node_photo);
+    free(cl);
+    free(cluster);
+    free(label);
+    free(edges);
+    fs_index_close(ix);
+    fs_db_close(db);
+    tree_free(&t);
+    remove_tmp(&o, dbdir);
+    fs_config_destroy(cfg);
+    return rc;
+}
