@@ -20,9 +20,10 @@ void store_cli_model(const fs_engine *e, fs_db_model *m, char *buf, size_t cap)
         if (used < cap)
             used += (size_t)snprintf(buf + used, cap - used, "%s%s=%s", i ? ";" : "", file, sum);
     }
-    /* The crop mode joins the id once the engine has more than the
-     * reference's ("ref"). */
-    snprintf(buf, 256, "face-api-1.7.15/%s@%.16s/ref", rec_file, rec_sum);
+    /* Descriptors of another crop or flip mode live in another space:
+     * the mode is part of the id, so such a database is refused. */
+    snprintf(buf, 256, "face-api-1.7.15/%s@%.16s/%s", rec_file, rec_sum,
+             fs_engine_descriptor_mode(e));
     m->id = buf;
     m->checksum = buf + 256;
     m->dim = FS_DESCRIPTOR_DIM;
