@@ -7,12 +7,14 @@
  *                scale on a smaller input (no upscaling, fewer FLOPs)
  *   tiles        (tile_size) overlapping squares of the photo, each resized
  *                to the input size, so that faces too small for the whole
- *                photo pass are seen larger; a face cut by an inner tile
- *                edge is left to the neighbouring tile, which holds it whole
- *                thanks to the overlap
+ *                photo pass are seen larger; each tile reports the faces
+ *                whose centre lies in its core (the overlap makes them whole
+ *                there), and the whole-photo pass leaves such small faces to
+ *                the tiles
  *   fallback     (fallback) only when the passes above found nothing: the
  *                photo padded on every side, so a face that fills the frame
- *                (ID photos, LFW) looks like the faces the SSD was trained on
+ *                (ID photos) looks like the faces the SSD was trained on;
+ *                then the other detector, keeping its best face
  *
  * With one pass the faces are exactly the pass's NMS output (the reference);
  * with several, all detections are merged by greedy NMS: the tiles' boxes
