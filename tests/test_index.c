@@ -214,6 +214,43 @@ TEST(index_trained_incremental_and_stale)
     free(v);
 }
 
+/* Index types that number vectors themselves (HNSW, a refine stage, which
+ * the factory puts outermost) are given an id map: stored face ids come
+ * back, and each type's search parameters can be set. */
+TEST(index_types_without_ids_get_an_id_map)
+{
+    int label[3000];
+    float *v = make_vectors(300, 10, label);
+    REQUIRE(v);
+    char dir[512];
+    fs_db *db = new_db("ix-idmap", dir, sizeof dir);
+    REQUIRE(db);
+    fs_error e = {0};
+    CHECK_OK(store_vectors(db, v, 0, 3000, &e), &e);
+    const char *factories[] = {"HNSW16", "IVF32,PQ16x4fs,RFlat", "IVF32,PQ16x4fs,Refine(SQ8)",
+                               "Flat"};
+    for (int f = 0; f < 4; f++) {
+        fs_index_build_opts o = {.factory = factories[f]};
+        fs_index_info info;
+        CHECK_OK(fs_index_build(db, dir, &o, &info, &e), &e);
+        CHECK_STR(info.factory, factories[f]);
+        fs_index *ix;
+        REQUIRE(fs_index_open(dir, &ix, &e) == FS_OK);
+        CHECK_OK(fs_index_set_search(ix, 16, 64, 4, &e), &e);
+        float dist[5];
+        int64_t ids[5];
+        int self = 0;
+        for (int i = 0; i < 50; i++) {
+            CHECK_OK(fs_index_search(ix, v + (size_t)(i * 59 + 7) * D, 1, 5, dist, ids, &e), &e);
+            self += ids[0] == i * 59 + 7;
+        }
+        CHECK_MSG(self >= 48, "%s finds the stored face id for %d of 50", factories[f], self);
+        fs_index_close(ix);
+    }
+    fs_db_close(db);
+    free(v);
+}
+
 TEST(index_damaged_or_missing_files)
 {
     int label[200];

@@ -11,6 +11,7 @@
 
 #include <faiss/c_api/AutoTune_c.h>
 #include <faiss/c_api/IndexIVF_c.h>
+#include <faiss/c_api/MetaIndexes_c.h>
 #include <faiss/c_api/index_factory_c.h>
 #include <faiss/c_api/index_io_c.h>
 
@@ -30,18 +31,49 @@ const char *fs_index_auto_factory(uint64_t n, int dim, char *buf, size_t cap)
     } else {
         /* FAISS's guideline: nlist ~ 4..16 sqrt(n), a power of two, capped
          * where k-means training on a CPU stays in minutes.  Scalar-quantised
-         * 8-bit codes keep recall@10 near exact at a quarter of the memory;
-         * PQ fast-scan with exact re-ranking takes over when even those
-         * (128 B/face) grow past several GB. */
+         * 8-bit codes keep recall@10 near exact at a quarter of the memory
+         * (128 B/face: 10M faces in 1.3 GB); docs/index.md has the measured
+         * alternatives and where they pay. */
         uint64_t nlist = 1;
         while (nlist * nlist < 16 * n && nlist < 16384)
             nlist <<= 1;
-        if (n < 4000000)
-            snprintf(buf, cap, "IVF%llu,SQ8", (unsigned long long)nlist);
-        else
-            snprintf(buf, cap, "IVF%llu,PQ32x4fs,RFlat", (unsigned long long)nlist);
+        snprintf(buf, cap, "IVF%llu,SQ8", (unsigned long long)nlist);
     }
     return buf;
+}
+
+/* An index from a factory string, able to take our face ids.  FAISS's IVF
+ * indexes take them directly; an index that numbers its vectors itself
+ * (Flat, HNSW, PQ, or a refine stage, which the factory always puts
+ * outermost) gets an id map around it, or add_with_ids would fail. */
+static int new_index(const char *factory, int dim, FaissIndex **out, fs_error *err)
+{
+    FaissIndex *ix;
+    if (faiss_index_factory(&ix, dim, factory, METRIC_L2))
+        return fs_index_faiss_fail(err, factory);
+    int own_ids = strncmp(factory, "IDMap", 5) == 0 ||
+                  (strstr(factory, "IVF") && !strstr(factory, "RFlat") &&
+                   !strstr(factory, "Refine("));
+    if (!own_ids) {
+        FaissIndexIDMap *map;
+        if (faiss_IndexIDMap_new(&map, ix)) {
+            faiss_Index_free(ix);
+            return fs_index_faiss_fail(err, factory);
+        }
+        faiss_IndexIDMap_set_own_fields(map, 1);
+        ix = (FaissIndex *)map;
+    }
+    *out = ix;
+    return FS_OK;
+}
+
+/* The IVF list count written in a factory string (0 when none): the
+ * training sample size follows it, and the IVF may sit inside a wrapper
+ * where the C API cannot reach it. */
+static uint64_t factory_nlist(const char *factory)
+{
+    const char *p = strstr(factory, "IVF");
+    return p ? strtoull(p + 3, NULL, 10) : 0;
 }
 
 /* ---- passes over the vectors ------------------------------------------- */
@@ -198,18 +230,17 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *o,
         if (!factory)
             factory = fs_index_auto_factory(st.faces, st.dim, autobuf, sizeof autobuf);
         snprintf(info->factory, sizeof info->factory, "%s", factory);
-        if (faiss_index_factory(&ix, st.dim, factory, METRIC_L2)) {
+        if ((rc = new_index(factory, st.dim, &ix, err)) != FS_OK) {
             fs_db_snap_end(snap);
-            return fs_index_faiss_fail(err, factory);
+            return rc;
         }
         if (!faiss_Index_is_trained(ix)) {
             /* k-means wants >= 39 points per centroid and FAISS subsamples
              * beyond 256; cap the pass's memory at 1M vectors (512 MB). */
             uint64_t cap = o->train_max;
             if (!cap) {
-                FaissIndexIVF *ivf = faiss_IndexIVF_cast(ix);
-                uint64_t nlist = ivf ? faiss_IndexIVF_nlist(ivf) : 256;
-                cap = 256 * nlist;
+                uint64_t nlist = factory_nlist(factory);
+                cap = 256 * (nlist ? nlist : 256);
                 if (cap < 65536)
                     cap = 65536;
                 if (cap > 1000000)
@@ -270,9 +301,9 @@ int fs_index_from_vectors(const char *factory, int dim, const float *vecs, const
         return fs_fail(err, FS_ENOMEM, "out of memory");
     snprintf(ix->info.factory, sizeof ix->info.factory, "%s", factory ? factory : "IDMap,Flat");
     ix->info.dim = dim;
-    int rc = FS_OK;
-    if (faiss_index_factory(&ix->faiss, dim, ix->info.factory, METRIC_L2))
-        rc = fs_index_faiss_fail(err, ix->info.factory);
+    int rc = new_index(ix->info.factory, dim, &ix->faiss, err);
+    if (rc != FS_OK)
+        ;
     else if (!faiss_Index_is_trained(ix->faiss) && faiss_Index_train(ix->faiss, (idx_t)n, vecs))
         rc = fs_index_faiss_fail(err, "training");
     else if (faiss_Index_add_with_ids(ix->faiss, (idx_t)n, vecs, (const idx_t *)ids))

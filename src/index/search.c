@@ -84,8 +84,12 @@ int fs_index_set_search(fs_index *ix, int nprobe, int ef_search, double k_factor
     if (rc == FS_OK && ef_search > 0 && strstr(f, "HNSW") &&
         faiss_ParameterSpace_set_index_parameter(ps, ix->faiss, "efSearch", ef_search))
         rc = fs_index_faiss_fail(err, "setting efSearch");
-    if (rc == FS_OK && k_factor > 0 && strstr(f, ",R") &&
-        faiss_ParameterSpace_set_index_parameter(ps, ix->faiss, "k_factor", k_factor))
+    /* A refine stage (RFlat, Refine(...)) calls its factor "k_factor_rf";
+     * plain "k_factor" is IVFPQR's. */
+    int refine = strstr(f, "RFlat") || strstr(f, "Refine(");
+    if (rc == FS_OK && k_factor > 0 && (refine || strstr(f, "PQR")) &&
+        faiss_ParameterSpace_set_index_parameter(ps, ix->faiss,
+                                                 refine ? "k_factor_rf" : "k_factor", k_factor))
         rc = fs_index_faiss_fail(err, "setting k_factor");
     faiss_ParameterSpace_free(ps);
     return rc;
