@@ -117,10 +117,14 @@ test-asan: check-test-deps models
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp \
 	  FS_TEST_BIN=$(BUILD)/asan/facesearch FS_TEST_MODELS=$(MODELS) $(BUILD)/asan/run-tests $(T)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/facesearch
+# An installed binary finds the models under PREFIX/share/facesearch.
+$(OBJ_DIR)/tools/cli.o: ALL_CFLAGS += -DFS_DATADIR='"$(PREFIX)/share/facesearch"'
+
+install: all models
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/facesearch/models
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/facesearch
 	install -m 0644 configs/default.conf $(DESTDIR)$(PREFIX)/share/facesearch/default.conf
+	cp -rL $(MODELS)/. $(DESTDIR)$(PREFIX)/share/facesearch/models/
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/facesearch $(BUILD)/run-tests

@@ -4,6 +4,18 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* Where `make install` puts the models (share/facesearch under PREFIX). */
+#ifndef FS_DATADIR
+#define FS_DATADIR "/usr/local/share/facesearch"
+#endif
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 void cli_error(const char *fmt, ...)
 {
@@ -59,6 +71,13 @@ fs_config *cli_config_open(int argc, char **argv, int *exit_code)
             fs_config_destroy(cfg);
             return NULL;
         }
+    }
+    /* The default "models" is relative to a source checkout; an installed
+     * binary run elsewhere finds the installed copy instead. */
+    const char *models = fs_config_str(cfg, "paths.models");
+    if (strcmp(models, "models") == 0 && !is_dir(models) && is_dir(FS_DATADIR "/models")) {
+        fs_error e = {0};
+        fs_config_set(cfg, "paths.models", FS_DATADIR "/models", "installed models", &e);
     }
     *exit_code = EXIT_OK;
     return cfg;
