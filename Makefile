@@ -100,6 +100,16 @@ $(BUILD)/bench/bench_index_debian: $(OBJ_DIR)/tests/bench/bench_index.o $(BENCH_
 bench: check-deps models $(BIN) $(BENCH_BINS) $(BUILD)/bench/bench_index_debian
 	@BIN=$(BIN) BUILD=$(BUILD) MODELS=$(MODELS) tools/bench.sh $(BENCH)
 
+# Accuracy on LFW A-M (docs/accuracy.md): verification, identification,
+# clustering.  LFW=DIR points elsewhere.  ident and cluster share one
+# database (the second run finds every photo already ingested).
+LFW ?= ../shared/data/lfw_am
+eval: all models
+	@test -d $(LFW) || { echo "make eval: $(LFW) not found (set LFW=DIR)"; exit 1; }
+	$(BIN) eval lfw --root $(LFW) --pairs $(LFW)/pairs.txt --json
+	$(BIN) eval ident --root $(LFW) --db $(BUILD)/eval-db --json
+	$(BIN) eval cluster --root $(LFW) --db $(BUILD)/eval-db --json
+
 demo: all models
 	@BIN=$(BIN) MODELS=$(MODELS) tools/demo.sh
 

@@ -112,6 +112,20 @@ static int write_html(const char *file, const qface *q, int nq, match *m, const 
     return rc == FS_OK ? EXIT_OK : cli_fail(&e);
 }
 
+/* Makes room for query face nq in *q (capacity *cap); 0 when out of memory. */
+static int room(qface **q, int *cap, int nq)
+{
+    if (nq < *cap)
+        return 1;
+    int c = *cap ? 2 * *cap : 16;
+    qface *p = realloc(*q, (size_t)c * sizeof *p);
+    if (!p)
+        return 0;
+    *q = p;
+    *cap = c;
+    return 1;
+}
+
 int cmd_query(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -225,14 +239,9 @@ int cmd_query(int argc, char **argv)
             exit_code = cli_fail(&e);
             goto out;
         }
-        if (nq == cap) {
-            cap = cap ? 2 * cap : 16;
-            qface *p = realloc(q, (size_t)cap * sizeof *q);
-            if (!p) {
-                exit_code = EXIT_INTERNAL;
-                goto out;
-            }
-            q = p;
+        if (!room(&q, &cap, nq)) {
+            exit_code = EXIT_INTERNAL;
+            goto out;
         }
         memset(&q[nq], 0, sizeof q[nq]);
         q[nq].face_id = ids[i];
@@ -264,14 +273,9 @@ int cmd_query(int argc, char **argv)
             if ((largest && i != best) || !(f->flags & FS_FACE_DESCRIPTOR) ||
                 (f->flags & FS_FACE_EMPTY_CROP))
                 continue;
-            if (nq == cap) {
-                cap = cap ? 2 * cap : 16;
-                qface *p = realloc(q, (size_t)cap * sizeof *q);
-                if (!p) {
-                    exit_code = EXIT_INTERNAL;
-                    goto out;
-                }
-                q = p;
+            if (!room(&q, &cap, nq)) {
+                exit_code = EXIT_INTERNAL;
+                goto out;
             }
             q[nq] = (qface){argv[a], i, 0, {f->x, f->y, f->w, f->h}, f->score, {0}};
             memcpy(q[nq].vec, f->descriptor, sizeof q[nq].vec);
