@@ -153,6 +153,24 @@ TEST(store_roundtrip_replace_remove)
     CHECK_INT(stt.images, 2);
     CHECK_INT(stt.faces, 1);
     CHECK_INT(stt.errors, 1);
+    CHECK_INT(stt.images_no_face, 0);
+    fs_db_snap_end(s);
+
+    /* A photo read fine without a face is counted as such until it has one. */
+    photo d, d2;
+    make_photo(&d, "/photos/d.jpg", 0, 40);
+    CHECK_OK(fs_db_commit(db, &d.item, 1, NULL, 0, &e), &e);
+    REQUIRE(fs_db_snap_begin(db, &s, &e) == FS_OK);
+    CHECK_OK(fs_db_stats_get(s, &stt, &e), &e);
+    CHECK_INT(stt.images_no_face, 1);
+    CHECK_INT(stt.images_ok, 2);
+    fs_db_snap_end(s);
+    make_photo(&d2, "/photos/d.jpg", 2, 50);
+    CHECK_OK(fs_db_commit(db, &d2.item, 1, NULL, 0, &e), &e);
+    REQUIRE(fs_db_snap_begin(db, &s, &e) == FS_OK);
+    CHECK_OK(fs_db_stats_get(s, &stt, &e), &e);
+    CHECK_INT(stt.images_no_face, 0);
+    CHECK_INT(stt.faces, 3);
     fs_db_snap_end(s);
     fs_db_close(db);
 }

@@ -18,7 +18,7 @@ static void help(void)
            "\n"
            "  --db DIR      database directory\n"
            "  --json        one JSON object (keys: images, faces, errors, errors_by_kind,\n"
-           "                images_ok, model, schema, dim, db_bytes, last_ingest_start,\n"
+           "                images_ok, images_no_face, model, schema, dim, db_bytes, last_ingest_start,\n"
            "                last_ingest_end, created)\n"
            "  --errors      list every photo that failed, one per line: path<TAB>kind<TAB>reason\n"
            "                (with --json: an \"error_list\" array)\n"
@@ -115,10 +115,11 @@ int cmd_stats(int argc, char **argv)
     fmt_time(st.created_ns, t_created, sizeof t_created);
     err_list l = {json, 1};
     if (json) {
-        printf("{\"images\":%llu,\"images_ok\":%llu,\"faces\":%llu,\"errors\":%llu,"
-               "\"errors_by_kind\":{",
+        printf("{\"images\":%llu,\"images_ok\":%llu,\"images_no_face\":%llu,\"faces\":%llu,"
+               "\"errors\":%llu,\"errors_by_kind\":{",
                (unsigned long long)st.images, (unsigned long long)st.images_ok,
-               (unsigned long long)st.faces, (unsigned long long)st.errors);
+               (unsigned long long)st.images_no_face, (unsigned long long)st.faces,
+               (unsigned long long)st.errors);
         int first = 1;
         for (int i = 0; i < 16; i++)
             if (st.errors_by_code[i]) {
@@ -146,8 +147,9 @@ int cmd_stats(int argc, char **argv)
         rc = fs_db_foreach_image(snap, 0, print_error, &l, &e);
     } else {
         printf("database:    %s\n", fs_config_str(cfg, "paths.db"));
-        printf("photos:      %llu (%llu ok, %llu failed)\n", (unsigned long long)st.images,
-               (unsigned long long)st.images_ok, (unsigned long long)st.errors);
+        printf("photos:      %llu (%llu ok, of which %llu without a face; %llu failed)\n",
+               (unsigned long long)st.images, (unsigned long long)st.images_ok,
+               (unsigned long long)st.images_no_face, (unsigned long long)st.errors);
         printf("faces:       %llu\n", (unsigned long long)st.faces);
         for (int i = 0; i < 16; i++)
             if (st.errors_by_code[i])

@@ -187,6 +187,7 @@ typedef struct fs_db_stats {
     int dim;
     uint64_t images;          /* photo records, whatever their status */
     uint64_t images_ok;
+    uint64_t images_no_face;  /* read fine, no face found (a subset of images_ok) */
     uint64_t errors;          /* photo records with status FS_IMG_ERROR */
     uint64_t errors_by_code[16]; /* indexed by fs_status */
     uint64_t faces;

@@ -28,16 +28,17 @@ static int delete_faces(fs_db *db, MDB_txn *t, uint64_t first, uint32_t n, uint6
 /* Per-batch changes to the meta counters, applied once at the end. */
 typedef struct counters {
     uint64_t next_image, next_face, removed;
-    int64_t d_images, d_ok, d_faces;
+    int64_t d_images, d_ok, d_no_face, d_faces;
     int64_t d_err[16];
 } counters;
 
 static void count_record(counters *c, const fs_image_rec *r, int sign)
 {
     c->d_images += sign;
-    if (r->status == FS_IMG_OK)
+    if (r->status == FS_IMG_OK) {
         c->d_ok += sign;
-    else
+        c->d_no_face += r->n_faces == 0 ? sign : 0;
+    } else
         c->d_err[r->error_code & 15] += sign;
     c->d_faces += sign * (int64_t)r->n_faces;
 }
@@ -162,6 +163,7 @@ static int write_counters(fs_db *db, MDB_txn *t, const counters *c)
         (rc = add_meta(db, t, "count.removed_faces", (int64_t)c->removed)) ||
         (rc = add_meta(db, t, "count.images", c->d_images)) ||
         (rc = add_meta(db, t, "count.images_ok", c->d_ok)) ||
+        (rc = add_meta(db, t, "count.images_no_face", c->d_no_face)) ||
         (rc = add_meta(db, t, "count.faces", c->d_faces)) ||
         (rc = add_meta(db, t, "generation", 1)))
         return rc;

@@ -269,6 +269,7 @@ int fs_db_stats_get(fs_db_snap *s, fs_db_stats *st, fs_error *err)
         (rc = fs_meta_get_u64(t, m, "dim", &dim)) ||
         (rc = fs_meta_get_u64(t, m, "count.images", &st->images)) ||
         (rc = fs_meta_get_u64(t, m, "count.images_ok", &st->images_ok)) ||
+        (rc = fs_meta_get_u64(t, m, "count.images_no_face", &st->images_no_face)) ||
         (rc = fs_meta_get_u64(t, m, "count.faces", &st->faces)) ||
         (rc = fs_meta_get_u64(t, m, "count.removed_faces", &st->faces_removed)) ||
         (rc = fs_meta_get_u64(t, m, "next.face", &st->next_face_id)) ||
