@@ -2,7 +2,8 @@
  * bench/bench_index — the FAISS index on a database of stored faces.
  *
  *   bench_index --db DIR [--factory F]... [--queries FILE | --sample-queries N]
- *               [--k 10] [--nprobe a,b,c] [--threads 1,2] [--no-build]
+ *               [--k 10] [--nprobe a,b,c] [--ef a,b,c] [--k-factor F]
+ *               [--threads 1,2] [--no-build]
  *
  * For each factory ("auto" = what `facesearch build` picks): build it from
  * the database exactly as `facesearch build` does (timed), then with the
@@ -10,8 +11,12 @@
  * identities; --sample-queries N takes N stored vectors instead, e.g. for a
  * database of real faces) measure single-query latency p50/p99 (one query per call),
  * batched throughput (all queries in one call), and recall@k against exact
- * brute force (computed here with sgemm over every stored vector), at each
- * thread count and nprobe.  Prints one line per setting.
+ * brute force (computed here with sgemm over every stored vector) -- and the
+ * recall of the exact top-k closer than the verification threshold, the
+ * matches a user sees ("match_rec") -- at each
+ * thread count and search effort (nprobe for IVF, efSearch for HNSW; a
+ * refine stage re-ranks k-factor x k candidates).  Prints one line per
+ * setting.
  */
 #include <cblas.h>
 #include <math.h>
@@ -20,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facesearch/face.h"
 #include "facesearch/index.h"
 #include "facesearch/store.h"
 
@@ -56,8 +62,10 @@ static int take(void *ctx, uint64_t id, const float *vec)
     return 0;
 }
 
-/* Exact top-k by brute force: ||x||^2 - 2 q.x in sgemm blocks. */
-static void ground_truth(const all_vecs *a, const float *q, int nq, int k, int64_t *gt)
+/* Exact top-k by brute force: ||x||^2 - 2 q.x in sgemm blocks; ids into gt,
+ * euclidean distances into gtd. */
+static void ground_truth(const all_vecs *a, const float *q, int nq, int k, int64_t *gt,
+                         float *gtd)
 {
     int d = a->dim;
     enum { B = 65536 };
@@ -97,6 +105,15 @@ static void ground_truth(const all_vecs *a, const float *q, int nq, int k, int64
             }
         }
     }
+    for (int i = 0; i < nq; i++) {
+        float qq = 0;
+        for (int c = 0; c < d; c++)
+            qq += q[(size_t)i * d + c] * q[(size_t)i * d + c];
+        for (int j = 0; j < k; j++) {
+            float v = best[(size_t)i * k + j] + qq;
+            gtd[(size_t)i * k + j] = sqrtf(v > 0 ? v : 0);
+        }
+    }
     free(dots);
     free(norms);
     free(best);
@@ -108,17 +125,26 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double recall(const int64_t *got, const int64_t *gt, int nq, int k)
+/* The share of the exact top-k found (recall@k); with gtd and max_dist >= 0,
+ * the share of the exact top-k closer than max_dist: the matches a user is
+ * shown, as opposed to the order of strangers beyond the threshold. */
+static double recall(const int64_t *got, const int64_t *gt, const float *gtd, float max_dist,
+                     int nq, int k)
 {
-    long hit = 0;
+    long hit = 0, all = 0;
     for (int i = 0; i < nq; i++)
-        for (int j = 0; j < k; j++)
-            for (int t = 0; t < k; t++)
-                if (got[(size_t)i * k + j] == gt[(size_t)i * k + t] && gt[(size_t)i * k + t] >= 0) {
+        for (int t = 0; t < k; t++) {
+            int64_t want = gt[(size_t)i * k + t];
+            if (want < 0 || (gtd && gtd[(size_t)i * k + t] >= max_dist))
+                continue;
+            all++;
+            for (int j = 0; j < k; j++)
+                if (got[(size_t)i * k + j] == want) {
                     hit++;
                     break;
                 }
-    return (double)hit / ((double)nq * k);
+        }
+    return all ? (double)hit / (double)all : 1.0;
 }
 
 int main(int argc, char **argv)
@@ -126,7 +152,7 @@ int main(int argc, char **argv)
     const char *dir = arg(argc, argv, "--db", NULL);
     if (!dir) {
         fprintf(stderr, "usage: bench_index --db DIR [--factory F]... [--queries FILE] [--k 10] "
-                        "[--nprobe 8,16,...] [--threads 1,2] [--no-build]\n");
+                        "[--nprobe 8,16,...] [--ef 16,32,...] [--k-factor F] [--threads 1,2] [--no-build]\n");
         return 1;
     }
     int k = atoi(arg(argc, argv, "--k", "10"));
@@ -134,6 +160,8 @@ int main(int argc, char **argv)
     snprintf(qdefault, sizeof qdefault, "%s/synth_queries.f32", dir);
     const char *qfile = arg(argc, argv, "--queries", qdefault);
     const char *nprobes = arg(argc, argv, "--nprobe", "8,16,32,64,128");
+    const char *efs = arg(argc, argv, "--ef", "16,32,64,128");
+    double k_factor = atof(arg(argc, argv, "--k-factor", "0"));
     const char *threads = arg(argc, argv, "--threads", "1,2");
     int no_build = 0;
     for (int i = 1; i < argc; i++)
@@ -181,13 +209,24 @@ int main(int argc, char **argv)
     const char *faiss = strstr(argv[0], "debian") ? "debian" : "avx2";
     const float *q = (const float *)(void *)qbuf;
     int64_t *gt = malloc(sizeof(int64_t) * (size_t)nq * k), *got = malloc(sizeof(int64_t) * (size_t)nq * k);
+    float *gtd = malloc(sizeof(float) * (size_t)nq * k);
     float *dist = malloc(sizeof(float) * (size_t)nq * k);
     double *lat = malloc(sizeof(double) * (size_t)nq);
     t = fs_now();
-    ground_truth(&a, q, nq, k, gt);
-    printf("queries: %d; exact top-%d by brute force in %.1f s\n", nq, k, fs_now() - t);
-    printf("%-28s %-7s %3s %6s %9s %9s %9s %10s %9s %9s\n", "factory", "faiss", "thr", "nprobe",
-           "build_s", "B/face", "p50_ms", "p99_ms", "batch_qps", "recall@k");
+    ground_truth(&a, q, nq, k, gt, gtd);
+    /* Matches: closer than the verification threshold of the database's
+     * descriptor mode (the mode is the model id's last part). */
+    const char *mode = strrchr(st.model_id, '/');
+    float match = (float)fs_descriptor_mode_threshold(mode ? mode + 1 : "chip+flip");
+    if (!(match > 0))
+        match = (float)fs_descriptor_mode_threshold("chip+flip");
+    long n_match = 0;
+    for (long i = 0; i < (long)nq * k; i++)
+        n_match += gt[i] >= 0 && gtd[i] < match;
+    printf("queries: %d; exact top-%d by brute force in %.1f s; %.2f of them matches "
+           "(distance < %.3f)\n", nq, k, fs_now() - t, (double)n_match / ((double)nq * k), match);
+    printf("%-28s %-7s %3s %6s %9s %9s %9s %10s %9s %9s %9s\n", "factory", "faiss", "thr", "effort",
+           "build_s", "B/face", "p50_ms", "p99_ms", "batch_qps", "recall@k", "match_rec");
 
     int n_fact = 0;
     const char *facts[16];
@@ -213,7 +252,7 @@ int main(int argc, char **argv)
             continue;
         }
         info = *fs_index_get_info(ix);
-        int ivf = strstr(info.factory, "IVF") != NULL;
+        int ivf = strstr(info.factory, "IVF") != NULL, hnsw = strstr(info.factory, "HNSW") != NULL;
         char tl[64];
         snprintf(tl, sizeof tl, "%s", threads);
         for (char *ts = strtok(tl, ","); ts; ts = strtok(NULL, ",")) {
@@ -221,12 +260,13 @@ int main(int argc, char **argv)
             omp_set_num_threads(th);
             openblas_set_num_threads(th);
             char nl[128];
-            snprintf(nl, sizeof nl, "%s", ivf ? nprobes : "0");
+            snprintf(nl, sizeof nl, "%s", ivf ? nprobes : hnsw ? efs : "0");
             char *save;
             for (char *ns = strtok_r(nl, ",", &save); ns; ns = strtok_r(NULL, ",", &save)) {
                 int np = atoi(ns);
-                if (np > 0)
-                    fs_index_set_search(ix, np, 0, 0, &e);
+                if ((np > 0 || k_factor > 0) &&
+                    fs_index_set_search(ix, ivf ? np : 0, hnsw ? np : 0, k_factor, &e) != FS_OK)
+                    fprintf(stderr, "bench_index: %s\n", e.msg);
                 for (int i = 0; i < nq; i++) {
                     double t0 = fs_now();
                     fs_index_search(ix, q + (size_t)i * a.dim, 1, k, dist + (size_t)i * k,
@@ -237,10 +277,10 @@ int main(int argc, char **argv)
                 double tb = fs_now();
                 fs_index_search(ix, q, nq, k, dist, got, &e);
                 tb = fs_now() - tb;
-                printf("%-28s %-7s %3d %6d %9.1f %9.1f %9.3f %10.3f %9.0f %9.4f\n", info.factory,
-                       faiss, th, np, build_s, (double)info.file_bytes / (double)a.n,
+                printf("%-28s %-7s %3d %6d %9.1f %9.1f %9.3f %10.3f %9.0f %9.4f %9.4f\n",
+                       info.factory, faiss, th, np, build_s, (double)info.file_bytes / (double)a.n,
                        1e3 * lat[nq / 2], 1e3 * lat[(size_t)(nq * 0.99)], nq / tb,
-                       recall(got, gt, nq, k));
+                       recall(got, gt, NULL, 0, nq, k), recall(got, gt, gtd, match, nq, k));
                 fflush(stdout);
             }
         }
@@ -251,6 +291,7 @@ int main(int argc, char **argv)
     free(a.ids);
     free(qbuf);
     free(gt);
+    free(gtd);
     free(got);
     free(dist);
     free(lat);
