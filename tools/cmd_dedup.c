@@ -33,7 +33,7 @@ static void help(void)
            "  --tsv           group<TAB>size<TAB>face_id<TAB>representative<TAB>photo<TAB>x y w h\n"
            "  --html FILE     also write a self-contained page with the groups' thumbnails\n"
            "  --db DIR        database directory (paths.db)\n"
-           "  --nprobe N, --ef-search N   search effort (index.nprobe, index.ef_search)\n"
+           "  --nprobe N, --ef-search N   search effort (dedup.nprobe, index.ef_search)\n"
            "  --config FILE   settings\n"
            "\n"
            "Exit: 0 ok, 1 usage, 2 no database/index, 3 internal.\n");
@@ -121,7 +121,7 @@ int cmd_dedup(int argc, char **argv)
         case 'j': json = 1; break;
         case 'v': tsv = 1; break;
         case 'H': html = optarg; break;
-        case 'n': rc = cli_config_set(cfg, "index.nprobe", optarg, "--nprobe"); break;
+        case 'n': rc = cli_config_set(cfg, "dedup.nprobe", optarg, "--nprobe"); break;
         case 'e': rc = cli_config_set(cfg, "index.ef_search", optarg, "--ef-search"); break;
         case 'C': break;
         default: rc = cli_usage_error("dedup", "invalid option");
@@ -155,9 +155,11 @@ int cmd_dedup(int argc, char **argv)
     int exit_code = EXIT_OK;
     fs_db_options dbo = {FS_DB_READONLY, NULL, 0};
     fs_db_stats st;
+    /* A 64th of the lists: a missed neighbour costs the graph one edge. */
+    int nprobe = (int)fs_config_int(cfg, "dedup.nprobe");
     double t0 = fs_now();
     if (fs_db_open(dir, &dbo, &db, &e) != FS_OK || fs_index_open(dir, &ix, &e) != FS_OK ||
-        fs_index_set_search(ix, (int)fs_config_int(cfg, "index.nprobe"),
+        fs_index_set_search(ix, nprobe ? nprobe : -64,
                             (int)fs_config_int(cfg, "index.ef_search"),
                             fs_config_real(cfg, "index.k_factor"), &e) != FS_OK ||
         fs_db_snap_begin(db, &snap, &e) != FS_OK || fs_db_stats_get(snap, &st, &e) != FS_OK) {

@@ -87,9 +87,9 @@ void fs_index_close(fs_index *ix);
 /* The sidecar of an open index (owned by ix). */
 const fs_index_info *fs_index_get_info(const fs_index *ix);
 
-/* Search-time knobs (0 = leave as is): IVF lists probed, HNSW efSearch,
- * refinement factor.  Parameters an index does not have are ignored.
- * Errors: FS_EINDEX. */
+/* Search-time knobs: IVF lists probed (-s: a 1/s share of the lists, at
+ * least 16; 0 = -16), HNSW efSearch and refinement factor (0 = leave as
+ * is).  Parameters an index does not have are ignored.  Errors: FS_EINDEX. */
 int fs_index_set_search(fs_index *ix, int nprobe, int ef_search, double k_factor,
                         fs_error *err);
 

@@ -67,15 +67,6 @@ static int new_index(const char *factory, int dim, FaissIndex **out, fs_error *e
     return FS_OK;
 }
 
-/* The IVF list count written in a factory string (0 when none): the
- * training sample size follows it, and the IVF may sit inside a wrapper
- * where the C API cannot reach it. */
-static uint64_t factory_nlist(const char *factory)
-{
-    const char *p = strstr(factory, "IVF");
-    return p ? strtoull(p + 3, NULL, 10) : 0;
-}
-
 /* ---- passes over the vectors ------------------------------------------- */
 
 /* Reservoir sampling: a uniform sample of `cap` vectors in one pass. */
@@ -239,7 +230,7 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *o,
              * beyond 256; cap the pass's memory at 1M vectors (512 MB). */
             uint64_t cap = o->train_max;
             if (!cap) {
-                uint64_t nlist = factory_nlist(factory);
+                uint64_t nlist = fs_index_factory_nlist(factory);
                 cap = 256 * (nlist ? nlist : 256);
                 if (cap < 65536)
                     cap = 65536;

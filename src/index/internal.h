@@ -21,6 +21,11 @@ int fs_index_fingerprint(const char *path, uint64_t *size, char hex[65], fs_erro
 int fs_index_sidecar_write(const char *path, const fs_index_info *info, fs_error *err);
 int fs_index_sidecar_read(const char *path, fs_index_info *info, fs_error *err);
 
+/* The IVF list count written in a factory string (0 when none): training
+ * sample size and automatic nprobe follow it, and the IVF may sit inside a
+ * wrapper where the C API cannot reach it. */
+uint64_t fs_index_factory_nlist(const char *factory);
+
 /* Reads an index file (FAISS format).  Errors: FS_ENOTFOUND, FS_EINDEX. */
 int fs_index_read_faiss(const char *path, FaissIndex **out, fs_error *err);
 
