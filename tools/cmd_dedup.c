@@ -26,7 +26,7 @@ static void help(void)
            "representative face; for an identity database (one face per record) these\n"
            "are the records that look like the same person enrolled more than once.\n"
            "\n"
-           "  --threshold T   link faces closer than T (dedup.threshold; 0 = verify.threshold)\n"
+           "  --threshold T   link faces closer than T (dedup.threshold, 0.45; 0 = verify.threshold)\n"
            "  --min-faces N   report groups of at least N faces (dedup.min_faces, 2)\n"
            "  -k K            neighbours searched per face (dedup.k, 10)\n"
            "  --json          one JSON object: {\"faces\":..,\"groups\":[{..,\"faces\":[..]}]}\n"

@@ -41,11 +41,13 @@ typedef struct tree {
     size_t n_names;
     char root[4096];      /* normalised --root */
     fs_db_snap *snap;
+    char mode[32];        /* descriptor mode of the database's model */
 } tree;
 
 typedef struct gal_opts {
     const char *root, *db;
     int json, keep;
+    int single;           /* eval ident --protocol single */
 } gal_opts;
 
 static int gal_flag(void *ctx, fs_config *cfg, int c, const char *arg)
@@ -56,6 +58,11 @@ static int gal_flag(void *ctx, fs_config *cfg, int c, const char *arg)
     case 'd': o->db = arg; return 0;
     case 'j': o->json = 1; return 0;
     case 't': return cli_config_set(cfg, "dedup.threshold", arg, "--threshold");
+    case 'p':
+        if (strcmp(arg, "archive") && strcmp(arg, "single"))
+            return cli_usage_error("eval ident", "--protocol is archive or single, not '%s'", arg);
+        o->single = strcmp(arg, "single") == 0;
+        return 0;
     }
     return EXIT_USAGE;
 }
@@ -179,6 +186,11 @@ static int prepare(const gal_opts *o, fs_config *cfg, const char *cmd, char *dbd
         return cli_usage_error(cmd, "--root path too long");
     }
     rc = fs_db_snap_begin(db, &t->snap, &e);
+    fs_db_stats dbst;
+    if (rc == FS_OK && (rc = fs_db_stats_get(t->snap, &dbst, &e)) == FS_OK) {
+        const char *m = strrchr(dbst.model_id, '/');
+        snprintf(t->mode, sizeof t->mode, "%s", m ? m + 1 : "");
+    }
     if (rc == FS_OK)
         rc = fs_db_foreach_image(t->snap, 0, collect, t, &e);
     fs_db_snap_end(t->snap);
@@ -214,12 +226,16 @@ static void ident_help(void)
            "\n"
            "Open-set identification on a folder-per-identity tree (DIR/<name>/<photo>):\n"
            "ingests DIR (into a temporary database unless --db), then splits it into a\n"
-           "gallery and probes:\n"
-           "  - an identity with several photos enrols its first photo (name order) that\n"
-           "    has a face; its other photos are mated probes;\n"
-           "  - identities with one photo alternate (name order) between gallery\n"
-           "    distractors and non-mated probes.\n"
-           "Each probe's central face is searched in an exact index of the gallery's.\n"
+           "gallery and probes.  Identities with one photo alternate (name order)\n"
+           "between gallery distractors and non-mated probes.  An identity with several\n"
+           "photos, by --protocol:\n"
+           "  archive  (default) its last photo with a face (name order) is the mated\n"
+           "           probe, all its other photos are enrolled: a person searched for\n"
+           "           in an archive that holds their other photos;\n"
+           "  single   its first photo with a face is enrolled, all its other photos\n"
+           "           are mated probes: one enrolment photo per person (harder).\n"
+           "Each probe's central face is searched in an exact index of the gallery's\n"
+           "templates (one per identity: the mean descriptor of its enrolled photos).\n"
            "Reports rank-1 and rank-5 identification rates of the mated probes (a probe\n"
            "without a face is a miss) and the true-positive identification rate at a\n"
            "false-positive identification rate of 1 %% (threshold set on the non-mated\n"
@@ -227,8 +243,9 @@ static void ident_help(void)
            "\n"
            "  --root DIR    the identity folders\n"
            "  --db DIR      ingest into (and keep) this database instead of a temporary one\n"
+           "  --protocol P  archive (default) or single, as above\n"
            "  --json        one JSON object: rank1, rank5 (percent), tpir_at_fpir_1pct,\n"
-           "                probes, mated, nonmated, gallery, ...\n");
+           "                probes, mated, nonmated, gallery, protocol, ...\n");
     face_cli_help_options(stdout);
 }
 
@@ -247,6 +264,7 @@ int eval_ident(int argc, char **argv)
     static const struct option own[] = {{"root", required_argument, 0, 'r'},
                                         {"db", required_argument, 0, 'd'},
                                         {"json", no_argument, 0, 'j'},
+                                        {"protocol", required_argument, 0, 'p'},
                                         {0, 0, 0, 0}};
     gal_opts o = {0};
     fs_config *cfg;
@@ -286,31 +304,57 @@ int eval_ident(int argc, char **argv)
             role[a] = singles++ % 2 == 0 ? 1 : 3;
             if (role[a] == 1 && !t.p[a].has_face)
                 role[a] = 0; /* a distractor without a face enrols nothing */
-        } else {
+        } else if (o.single) {
             size_t g = a;
             while (g < b && !t.p[g].has_face)
                 g++;
             for (size_t i = a; i < b; i++)
                 role[i] = i == g ? 1 : 2;
+        } else {
+            size_t q = b - 1;
+            while (q > a && !t.p[q].has_face)
+                q--;
+            for (size_t i = a; i < b; i++)
+                role[i] = i == q ? 2 : t.p[i].has_face ? 1 : 0;
         }
     }
-    for (size_t i = 0; i < t.n; i++)
-        if (role[i] == 1) {
-            memcpy(gvec + ng * FS_DESCRIPTOR_DIM, t.p[i].vec, sizeof t.p[i].vec);
-            gid[ng] = (int64_t)ng;
-            glabel[ng++] = t.p[i].label;
-        }
+    /* One template per enrolled identity: the mean of its enrolled
+     * descriptors.  Averaging cancels per-photo noise (pose, light), and an
+     * identity enrolled with hundreds of photos does not get hundreds of
+     * chances to be a stranger's nearest face. */
+    for (size_t i = 0; i < t.n; i++) {
+        if (role[i] != 1)
+            continue;
+        float *g = gvec + ng * FS_DESCRIPTOR_DIM;
+        int n = 0;
+        memset(g, 0, sizeof(float) * FS_DESCRIPTOR_DIM);
+        size_t j = i;
+        for (; j < t.n && t.p[j].label == t.p[i].label; j++)
+            if (role[j] == 1) {
+                for (int c = 0; c < FS_DESCRIPTOR_DIM; c++)
+                    g[c] += t.p[j].vec[c];
+                n++;
+            }
+        for (int c = 0; c < FS_DESCRIPTOR_DIM; c++)
+            g[c] /= (float)n;
+        gid[ng] = (int64_t)ng;
+        glabel[ng++] = t.p[i].label;
+        i = j - 1;
+    }
     fs_error e = {0};
     fs_index *ix = NULL;
     if (fs_index_from_vectors(NULL, FS_DESCRIPTOR_DIM, gvec, gid, ng, &ix, &e) != FS_OK) {
         rc = cli_fail(&e);
         goto out;
     }
-    enum { R = 5 };
+    /* Ranks count identities: an identity enrolled with many faces fills
+     * several places of the face list, so search deeper than rank 5. */
+    enum { R = 5, DEEP = 256 };
     size_t np = 0, no_face = 0;
     int *rank_ids = malloc(sizeof(int) * R * (t.n + 1)), *truth = malloc(sizeof(int) * (t.n + 1));
-    float *best = malloc(sizeof(float) * (t.n + 1)), dist[R];
-    int64_t hit[R];
+    float *best = malloc(sizeof(float) * (t.n + 1)), dist[DEEP];
+    int64_t hit[DEEP];
+    int deep = ng < DEEP ? (int)ng : DEEP;
     for (size_t i = 0; rank_ids && truth && best && i < t.n; i++) {
         if (role[i] < 2)
             continue;
@@ -318,10 +362,16 @@ int eval_ident(int argc, char **argv)
         for (int r = 0; r < R; r++)
             rank_ids[np * R + (size_t)r] = -1;
         best[np] = NAN;
-        if (t.p[i].has_face && fs_index_search(ix, t.p[i].vec, 1, R, dist, hit, &e) == FS_OK) {
+        if (t.p[i].has_face && fs_index_search(ix, t.p[i].vec, 1, deep, dist, hit, &e) == FS_OK) {
             best[np] = dist[0];
-            for (int r = 0; r < R; r++)
-                rank_ids[np * R + (size_t)r] = hit[r] >= 0 ? glabel[hit[r]] : -1;
+            int *ranks = rank_ids + np * R, nr = 0;
+            for (int j = 0; j < deep && hit[j] >= 0 && nr < R; j++) {
+                int l = glabel[hit[j]], seen = 0;
+                for (int r = 0; r < nr; r++)
+                    seen |= ranks[r] == l;
+                if (!seen)
+                    ranks[nr++] = l;
+            }
         } else if (!t.p[i].has_face) {
             no_face++;
         }
@@ -337,7 +387,8 @@ int eval_ident(int argc, char **argv)
                "\"descriptor_mode\":",
                100 * res.rank1, 100 * res.rank5, 100 * res.tpir_at_fpir, res.threshold, np,
                res.mated, res.nonmated, ng, t.n_names, t.n, no_face);
-        json_str(stdout, fs_config_text(cfg, "descriptor.align"));
+        json_str(stdout, t.mode);
+        printf(",\"protocol\":\"%s\"", o.single ? "single" : "archive");
         printf(",\"ingest_s\":%.1f,\"seconds\":%.1f}\n", ingest_s, secs);
     } else {
         printf("identification on %s: %zu identities, %zu photos\n", o.root, t.n_names, t.n);
