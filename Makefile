@@ -143,4 +143,5 @@ clean:
 distclean:
 	rm -rf $(BUILD) $(MODELS)
 
--include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_HOBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(BIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_HOBJ:.o=.d) \
+  $(BENCH_MAINS:tests/bench/%.c=$(OBJ_DIR)/tests/bench/%.d)

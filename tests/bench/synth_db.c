@@ -170,9 +170,16 @@ int main(int argc, char **argv)
         if (done % report < n || done == photos) {
             fs_db_snap *s;
             fs_db_stats st;
-            fs_db_snap_begin(db, &s, &e);
-            fs_db_stats_get(s, &st, &e);
+            if (fs_db_snap_begin(db, &s, &e) != FS_OK) {
+                fprintf(stderr, "synth_db: %s\n", e.msg);
+                return 2;
+            }
+            int src = fs_db_stats_get(s, &st, &e);
             fs_db_snap_end(s);
+            if (src != FS_OK) {
+                fprintf(stderr, "synth_db: %s\n", e.msg);
+                return 2;
+            }
             printf("%12lld %12llu %14.1f %14.1f %12.0f\n", done, (unsigned long long)st.faces,
                    1e6 * since_s / (double)since, (double)st.db_bytes / (1 << 20),
                    (double)st.db_bytes / (double)st.faces);
