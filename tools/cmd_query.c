@@ -373,7 +373,7 @@ int cmd_query(int argc, char **argv)
     } else {
         for (int i = 0; i < nq; i++) {
             if (q[i].photo)
-                printf("%s, face %d at %.0f,%.0f %.0fx%.0f:\n", q[i].photo, q[i].index + 1,
+                printf("%s, face #%d at %.0f,%.0f %.0fx%.0f:\n", q[i].photo, q[i].index + 1,
                        q[i].box[0], q[i].box[1], q[i].box[2], q[i].box[3]);
             else
                 printf("stored face %llu:\n", (unsigned long long)q[i].face_id);
@@ -381,7 +381,7 @@ int cmd_query(int argc, char **argv)
                 printf("  (no matches)\n");
             for (int j = 0; j < nm[i]; j++) {
                 match *mm = &m[(size_t)i * k + j];
-                printf("  %2d  %.3f  %-5s  %s  (face %lld at %.0f,%.0f %.0fx%.0f)\n", j + 1,
+                printf("  %2d  %.3f  %-5s  %s  (face id %lld at %.0f,%.0f %.0fx%.0f)\n", j + 1,
                        mm->dist, mm->dist < thr ? "same" : "-", mm->path, (long long)mm->id,
                        mm->face.box[0], mm->face.box[1], mm->face.box[2], mm->face.box[3]);
             }

@@ -15,7 +15,7 @@ echo "== facesearch detect: the faces in the sample photos"
 "$BIN" detect --models "$MODELS" "${photos[@]}" | sed "s|$MODELS/demo/||"
 
 # The decision threshold is verify.threshold, calibrated on LFW.
-threshold=$(sed -n 's/^threshold *= *\([0-9.]*\).*/\1/p' "$CONF")
+threshold=$(sed -n '/^\[verify\]/,/^\[/s/^threshold *= *\([0-9.]*\).*/\1/p' "$CONF")
 echo
 echo "== facesearch embed: which faces are the same person?"
 echo "   (128-D descriptors, euclidean distance < $threshold = same person;"
