@@ -65,6 +65,19 @@ static int count_cb(void *ctx, const fs_face_rec *f)
     return 0;
 }
 
+/* The counters as a fresh snapshot sees them (zeroed when it fails). */
+static fs_db_stats stats_now(fs_db *db)
+{
+    fs_db_stats st = {0};
+    fs_db_snap *s;
+    fs_error e = {0};
+    if (fs_db_snap_begin(db, &s, &e) == FS_OK) {
+        fs_db_stats_get(s, &st, &e);
+        fs_db_snap_end(s);
+    }
+    return st;
+}
+
 TEST(store_roundtrip_replace_remove)
 {
     fs_error e = {0};
@@ -160,18 +173,14 @@ TEST(store_roundtrip_replace_remove)
     photo d, d2;
     make_photo(&d, "/photos/d.jpg", 0, 40);
     CHECK_OK(fs_db_commit(db, &d.item, 1, NULL, 0, &e), &e);
-    REQUIRE(fs_db_snap_begin(db, &s, &e) == FS_OK);
-    CHECK_OK(fs_db_stats_get(s, &stt, &e), &e);
+    stt = stats_now(db);
     CHECK_INT(stt.images_no_face, 1);
     CHECK_INT(stt.images_ok, 2);
-    fs_db_snap_end(s);
     make_photo(&d2, "/photos/d.jpg", 2, 50);
     CHECK_OK(fs_db_commit(db, &d2.item, 1, NULL, 0, &e), &e);
-    REQUIRE(fs_db_snap_begin(db, &s, &e) == FS_OK);
-    CHECK_OK(fs_db_stats_get(s, &stt, &e), &e);
+    stt = stats_now(db);
     CHECK_INT(stt.images_no_face, 0);
     CHECK_INT(stt.faces, 3);
-    fs_db_snap_end(s);
     fs_db_close(db);
 }
 
