@@ -60,31 +60,22 @@ int cmd_eval(int argc, char **argv)
     return cli_usage_error("eval", "unknown kind '%s' (one of: lfw, detect, ident, cluster)", argv[1]);
 }
 
-/* The face of a photo an evaluator compares: the one whose box holds the
- * photo's centre (the largest if several), else the one whose centre is
- * nearest to it.  LFW photos are centred on their subject, so this is the
- * subject, not a bigger or more confident face of someone behind.  Faces
- * without a descriptor are skipped.  Returns its index or -1. */
+/* The face of a photo an evaluator compares: fs_face_central among the
+ * faces that have a descriptor (LFW photos are centred on their subject, so
+ * this is the subject, not a bigger or more confident face of someone
+ * behind).  Returns its index or -1. */
 static int central_face(const fs_face *f, int n, int width, int height)
 {
-    double cx = width / 2.0, cy = height / 2.0, best = INFINITY;
-    int pick = -1, inside = 0;
-    for (int i = 0; i < n; i++) {
+    float box[FS_MAX_EVAL_FACES][4];
+    int idx[FS_MAX_EVAL_FACES], m = 0;
+    for (int i = 0; i < n && m < FS_MAX_EVAL_FACES; i++) {
         if ((f[i].flags & (FS_FACE_DESCRIPTOR | FS_FACE_EMPTY_CROP)) != FS_FACE_DESCRIPTOR)
             continue;
-        int in = cx >= f[i].x && cx < f[i].x + f[i].w && cy >= f[i].y && cy < f[i].y + f[i].h;
-        double key;
-        if (in)
-            key = -f[i].w * f[i].h; /* larger is better */
-        else
-            key = hypot(f[i].x + f[i].w / 2 - cx, f[i].y + f[i].h / 2 - cy);
-        if ((in && !inside) || (in == inside && key < best)) {
-            best = key;
-            pick = i;
-            inside = in;
-        }
+        box[m][0] = f[i].x, box[m][1] = f[i].y, box[m][2] = f[i].w, box[m][3] = f[i].h;
+        idx[m++] = i;
     }
-    return pick;
+    int k = fs_face_central((const float (*)[4])box, m, width, height);
+    return k < 0 ? -1 : idx[k];
 }
 
 /* ------------------------------------------------------------------ lfw */

@@ -347,14 +347,13 @@ int eval_ident(int argc, char **argv)
         rc = cli_fail(&e);
         goto out;
     }
-    /* Ranks count identities: an identity enrolled with many faces fills
-     * several places of the face list, so search deeper than rank 5. */
-    enum { R = 5, DEEP = 256 };
+    /* One template per identity: the first R hits are R distinct identities. */
+    enum { R = 5 };
     size_t np = 0, no_face = 0;
     int *rank_ids = malloc(sizeof(int) * R * (t.n + 1)), *truth = malloc(sizeof(int) * (t.n + 1));
-    float *best = malloc(sizeof(float) * (t.n + 1)), dist[DEEP];
-    int64_t hit[DEEP];
-    int deep = ng < DEEP ? (int)ng : DEEP;
+    float *best = malloc(sizeof(float) * (t.n + 1)), dist[R];
+    int64_t hit[R];
+    int deep = ng < R ? (int)ng : R;
     for (size_t i = 0; rank_ids && truth && best && i < t.n; i++) {
         if (role[i] < 2)
             continue;
@@ -364,14 +363,8 @@ int eval_ident(int argc, char **argv)
         best[np] = NAN;
         if (t.p[i].has_face && fs_index_search(ix, t.p[i].vec, 1, deep, dist, hit, &e) == FS_OK) {
             best[np] = dist[0];
-            int *ranks = rank_ids + np * R, nr = 0;
-            for (int j = 0; j < deep && hit[j] >= 0 && nr < R; j++) {
-                int l = glabel[hit[j]], seen = 0;
-                for (int r = 0; r < nr; r++)
-                    seen |= ranks[r] == l;
-                if (!seen)
-                    ranks[nr++] = l;
-            }
+            for (int j = 0; j < deep && hit[j] >= 0; j++)
+                rank_ids[np * R + (size_t)j] = glabel[hit[j]];
         } else if (!t.p[i].has_face) {
             no_face++;
         }
