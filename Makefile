@@ -13,6 +13,7 @@ MODELS   ?= models
 PREFIX   ?= /usr/local
 ARCH     ?= -march=native
 CC       ?= gcc
+CXX      ?= g++
 
 # tools/deps.sh writes deps.mk: which FAISS build to link (AVX2 where the CPU
 # has it, else Debian's).  Make remakes it first when it is missing.
@@ -22,11 +23,13 @@ endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
+# C++ only for the FAISS shim (src/index/faiss_shim.cpp): what the C API lacks.
+ALL_CXXFLAGS = -std=c++17 $(ARCH) $(filter-out -Wstrict-prototypes,$(WARN)) -Iinclude -MMD -MP $(CFLAGS) $(SAN)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFS_FAISS_BUILD='"$(FAISS_FLAVOUR)"' $(ARCH) $(WARN) -fopenmp -Iinclude -MMD -MP $(CFLAGS) $(SAN)
 SYSLIBS  := -lopenblas -llmdb -lturbojpeg -lpng -lz -lgomp -lstdc++ -lm -lpthread
 LDLIBS    = $(FAISS_LIBS) $(SYSLIBS)
 
-LIB_SRC  := $(sort $(wildcard src/*/*.c))
+LIB_SRC  := $(sort $(wildcard src/*/*.c src/*/*.cpp))
 BIN_SRC  := $(sort $(wildcard tools/*.c))
 TEST_SRC := $(sort $(wildcard tests/*.c))
 # Benchmarks: each tests/bench/<name>.c with a main() becomes build/bench/<name>;
@@ -40,7 +43,7 @@ LIB      := $(OBJ_DIR)/libfacesearch.a
 BIN      ?= $(BUILD)/facesearch
 TEST_BIN ?= $(BUILD)/run-tests
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ_DIR)/%.o)
+LIB_OBJ  := $(addprefix $(OBJ_DIR)/,$(addsuffix .o,$(basename $(LIB_SRC))))
 BIN_OBJ  := $(BIN_SRC:%.c=$(OBJ_DIR)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 
@@ -69,6 +72,10 @@ models:
 $(OBJ_DIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OBJ_DIR)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
 
 # The NN kernels are hot loops: let the compiler unroll and vectorise harder.
 $(OBJ_DIR)/src/nn/%.o: CFLAGS += -O3

@@ -5,6 +5,7 @@
  * synthetic (identity centres plus noise), written through the store API.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -198,6 +199,25 @@ TEST(index_trained_incremental_and_stale)
         self += ids[0] == i * 59;
     }
     CHECK_MSG(self >= 98, "IVF finds the vector itself for %d of 100", self);
+
+    /* A single query is spread over threads by its lists, a batch by its
+     * queries: the two must agree.  The batch's first query is also searched
+     * alone, on 2 threads (a list split) and on 1. */
+    enum { NQ = 16, K = 10 };
+    float bd[NQ * K], sd[K], od[K];
+    int64_t bi[NQ * K], si[K], oi[K];
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(2);
+    CHECK_OK(fs_index_search(ix, v + (size_t)77 * D, NQ, K, bd, bi, &e), &e);
+    CHECK_OK(fs_index_search(ix, v + (size_t)77 * D, 1, K, sd, si, &e), &e);
+    omp_set_num_threads(1);
+    CHECK_OK(fs_index_search(ix, v + (size_t)77 * D, 1, K, od, oi, &e), &e);
+    omp_set_num_threads(threads);
+    for (int j = 0; j < K; j++) {
+        CHECK_MSG(si[j] == bi[j] && oi[j] == bi[j] && sd[j] == bd[j] && od[j] == bd[j],
+                  "rank %d: single %lld / one thread %lld vs batch %lld", j, (long long)si[j],
+                  (long long)oi[j], (long long)bi[j]);
+    }
     fs_index_close(ix);
 
     /* Re-processing a photo removes faces: stale (2), and an incremental

@@ -80,7 +80,7 @@ section ingest-scale ingest_scale
 # Debian's side by side.  Real vectors (the lfw_am ingest, queries = stored
 # faces), then synthetic ones (tests/bench/synth.c: a Gaussian model fitted to
 # the lfw_am descriptors; queries = new faces of stored identities) at 1M, and
-# at 10M when INDEX_10M=1 (about an hour and ~20 GB of disk here).
+# at 10M when INDEX_10M=1 (~20 min and ~16 GB of disk here).
 index_lfw() {
     [ -d "$bench_tmp/lfw-db" ] || { echo "skipped: run with the ingest-lfw section"; return 0; }
     for b in bench_index bench_index_debian; do

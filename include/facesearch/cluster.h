@@ -56,7 +56,7 @@ int fs_cluster_whispers(size_t n, const fs_edge *edges, size_t n_edges,
  * Errors: FS_EINDEX, FS_ENOMEM.
  */
 struct fs_index;
-int fs_knn_graph(const struct fs_index *ix, const float *vecs, const uint64_t *ids,
+int fs_knn_graph(struct fs_index *ix, const float *vecs, const uint64_t *ids,
                  const uint64_t *photo, size_t n, int k, float threshold, fs_edge **edges,
                  size_t *n_edges, fs_error *err);
 

@@ -13,8 +13,10 @@
  * longer matches — reported, and mended by the next build.
  *
  * Distances returned by searches are euclidean (not squared), the metric the
- * recogniser was trained for.  The FAISS C API is not thread-safe for
- * parameter changes; searches on one fs_index from several threads are fine.
+ * recogniser was trained for.  An fs_index is used by one thread at a time:
+ * FAISS spreads each search over the OpenMP threads itself (over a batch's
+ * queries, or over a single query's lists), and parameter changes are not
+ * thread-safe.
  */
 #ifndef FACESEARCH_INDEX_H
 #define FACESEARCH_INDEX_H
@@ -98,7 +100,7 @@ int fs_index_set_search(fs_index *ix, int nprobe, int ef_search, double k_factor
  * euclidean distances, ids (nq * k) face ids, -1 where fewer than k exist.
  * Errors: FS_EINDEX.
  */
-int fs_index_search(const fs_index *ix, const float *queries, int nq, int k,
+int fs_index_search(fs_index *ix, const float *queries, int nq, int k,
                     float *dist, int64_t *ids, fs_error *err);
 
 /* How the index relates to the database now: 0 up to date, 1 the database

@@ -28,7 +28,7 @@ static int by_nodes(const void *a, const void *b)
     return (x->b > y->b) - (x->b < y->b);
 }
 
-int fs_knn_graph(const fs_index *ix, const float *vecs, const uint64_t *ids,
+int fs_knn_graph(fs_index *ix, const float *vecs, const uint64_t *ids,
                  const uint64_t *photo, size_t n, int k, float threshold, fs_edge **edges,
                  size_t *n_edges, fs_error *err)
 {
