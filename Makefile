@@ -47,7 +47,10 @@ LIB_OBJ  := $(addprefix $(OBJ_DIR)/,$(addsuffix .o,$(basename $(LIB_SRC))))
 BIN_OBJ  := $(BIN_SRC:%.c=$(OBJ_DIR)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 
-.SECONDARY:
+# Keep the bench programs' objects (pattern-chain intermediates).  Not
+# .SECONDARY: with it, make skips a missing object when its archive is newer
+# than the sources, e.g. after a source file moves.
+.PRECIOUS: $(OBJ_DIR)/%.o
 .PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps check-test-deps
 
 all: check-deps $(BIN)

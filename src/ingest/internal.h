@@ -1,4 +1,4 @@
-/* Private to src/pipeline. */
+/* Private to src/ingest. */
 #ifndef FS_PIPELINE_INTERNAL_H
 #define FS_PIPELINE_INTERNAL_H
 
