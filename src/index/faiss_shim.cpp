@@ -10,9 +10,11 @@
 
 #include "internal.h"
 
-int fs_index_faiss_parallel_mode(FaissIndex *index, int mode) noexcept
+int fs_index_faiss_parallel_mode(FaissIndex *index, int mode)
 {
-    /* The C API's FaissIndex * is a faiss::Index * under another name. */
+    /* The C API's FaissIndex * is a faiss::Index * under another name.
+     * Nothing here throws: pointer dynamic_casts and try_extract_index_ivf
+     * return null instead. */
     faiss::Index *ix = reinterpret_cast<faiss::Index *>(index);
     if (auto *refine = dynamic_cast<faiss::IndexRefine *>(ix))
         ix = refine->base_index;

@@ -28,15 +28,12 @@ uint64_t fs_index_factory_nlist(const char *factory);
 
 #ifdef __cplusplus
 extern "C" {
-#define FS_NOEXCEPT noexcept
-#else
-#define FS_NOEXCEPT
 #endif
 /* Sets the parallel_mode of the IVF inside index (under an id map or a
  * refinement stage): 0 splits a batch's queries over threads, 1 splits each
- * query's lists.  Returns 1, or 0 when index holds no IVF (faiss_shim.cpp,
- * the C++ the C API lacks). */
-int fs_index_faiss_parallel_mode(FaissIndex *index, int mode) FS_NOEXCEPT;
+ * query's lists.  Returns 1, or 0 when index holds no IVF.  Never throws
+ * (faiss_shim.cpp, the C++ the C API lacks). */
+int fs_index_faiss_parallel_mode(FaissIndex *index, int mode);
 #ifdef __cplusplus
 }
 #endif

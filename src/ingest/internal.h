@@ -1,6 +1,6 @@
 /* Private to src/ingest. */
-#ifndef FS_PIPELINE_INTERNAL_H
-#define FS_PIPELINE_INTERNAL_H
+#ifndef FS_INGEST_INTERNAL_H
+#define FS_INGEST_INTERNAL_H
 
 #include "facesearch/image.h"
 
