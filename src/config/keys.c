@@ -49,8 +49,9 @@ static const fs_config_key keys[] = {
      "link faces closer than this (0.45: best pairwise F1 on LFW A-M); 0 = verify.threshold"},
     {"dedup.nprobe", FS_CFG_INT, "0", 0, 1000000, NULL,
      "IVF lists visited per face of the dedup graph; 0 = a 64th of the lists"},
-    {"dedup.k", FS_CFG_INT, "10", 1, 1000, NULL,
-     "neighbours searched per face for the dedup graph"},
+    {"dedup.k", FS_CFG_INT, "30", 1, 1000, NULL,
+     "neighbours searched per face for the dedup graph (30: with 10, Chinese whispers "
+     "split large identities depending on its visiting order)"},
     {"dedup.min_faces", FS_CFG_INT, "2", 1, 1000000, NULL,
      "report groups of at least this many faces"},
     {"index.factory", FS_CFG_STRING, "auto", 0, 0, NULL,
