@@ -23,7 +23,8 @@ static void help(void)
            "every query face, its nearest faces in the index: rank, euclidean distance,\n"
            "whether that is under the match threshold, photo path and face box.  All\n"
            "query faces are searched as one batch.  Warns when the index is older than\n"
-           "the database (run facesearch build).\n"
+           "the database (run facesearch build).  A photo's faces are numbered from 0\n"
+           "(face #n), as detect and embed number them.\n"
            "\n"
            "  -k N              matches per query face (query.k, default 10)\n"
            "  --threshold T     show only matches closer than T (default: all k; the\n"
@@ -82,7 +83,7 @@ static int write_html(const char *file, const qface *q, int nq, match *m, const 
     for (int i = 0; i < nq && rc == FS_OK; i++) {
         char head[600], detail[600];
         if (q[i].photo)
-            snprintf(head, sizeof head, "Query: %s, face %d", q[i].photo, q[i].index + 1);
+            snprintf(head, sizeof head, "Query: %s, face #%d", q[i].photo, q[i].index);
         else
             snprintf(head, sizeof head, "Query: stored face %llu", (unsigned long long)q[i].face_id);
         html_row_begin(f, head);
@@ -233,8 +234,10 @@ int cmd_query(int argc, char **argv)
     /* Gather query faces: stored ids first, then photos. */
     for (int i = 0; i < n_ids; i++) {
         fs_face_rec fr;
+        fs_image_rec img;
         const void *v;
         if (fs_db_get_face(snap, ids[i], &fr, &e) != FS_OK ||
+            fs_db_get_image(snap, fr.image_id, &img, &e) != FS_OK ||
             fs_db_get_vector(snap, ids[i], &v, &e) != FS_OK) {
             exit_code = cli_fail(&e);
             goto out;
@@ -245,6 +248,7 @@ int cmd_query(int argc, char **argv)
         }
         memset(&q[nq], 0, sizeof q[nq]);
         q[nq].face_id = ids[i];
+        q[nq].index = (int)(ids[i] - img.first_face); /* a photo's faces are consecutive */
         memcpy(q[nq].box, fr.box, sizeof fr.box);
         q[nq].score = fr.score;
         memcpy(q[nq].vec, v, sizeof q[nq].vec);
@@ -364,7 +368,7 @@ int cmd_query(int argc, char **argv)
                     tsv_field(q[i].photo);
                 else
                     printf("face:%llu", (unsigned long long)q[i].face_id);
-                printf("\t%d\t%d\t%.5f\t%d\t%lld\t", q[i].index + 1, j + 1, mm->dist,
+                printf("\t%d\t%d\t%.5f\t%d\t%lld\t", q[i].index, j + 1, mm->dist,
                        mm->dist < thr, (long long)mm->id);
                 tsv_field(mm->path);
                 printf("\t%.1f\t%.1f\t%.1f\t%.1f\n", mm->face.box[0], mm->face.box[1],
@@ -373,7 +377,7 @@ int cmd_query(int argc, char **argv)
     } else {
         for (int i = 0; i < nq; i++) {
             if (q[i].photo)
-                printf("%s, face #%d at %.0f,%.0f %.0fx%.0f:\n", q[i].photo, q[i].index + 1,
+                printf("%s, face #%d at %.0f,%.0f %.0fx%.0f:\n", q[i].photo, q[i].index,
                        q[i].box[0], q[i].box[1], q[i].box[2], q[i].box[3]);
             else
                 printf("stored face %llu:\n", (unsigned long long)q[i].face_id);
