@@ -1,7 +1,44 @@
 /* The command-line front door: help, version, exit codes. */
 #include <stdlib.h>
+#include <string.h>
 
+#include "facesearch/config.h"
 #include "harness.h"
+
+/* Help texts name defaults as "(section.key, VALUE" or "(section.key,
+ * default VALUE": each must be the value the configuration really starts
+ * with (a changed default must not leave a stale help line).  Returns the
+ * number of defaults checked. */
+static int check_help_defaults(const char *cmd, const char *help)
+{
+    fs_config *cfg = fs_config_create();
+    int checked = 0;
+    for (int i = 0; cfg && i < fs_config_key_count(); i++) {
+        const fs_config_key *key = fs_config_key_at(i);
+        char pat[128];
+        snprintf(pat, sizeof pat, "(%s, ", key->name);
+        for (const char *p = strstr(help, pat); p; p = strstr(p + 1, pat)) {
+            const char *v = p + strlen(pat);
+            if (strncmp(v, "default ", 8) == 0)
+                v += 8;
+            v += *v == '\''; /* a quoted text value */
+            char shown[64];
+            size_t n = strcspn(v, "');, \n");
+            snprintf(shown, sizeof shown, "%.*s", (int)(n < 63 ? n : 63), v);
+            int numeric = key->type == FS_CFG_INT || key->type == FS_CFG_REAL;
+            if (numeric && !strchr("0123456789.-", shown[0] ? shown[0] : 'x'))
+                continue; /* "(a.key, b.key)": a list of keys, not a value */
+            const char *real = fs_config_text(cfg, key->name);
+            int same = numeric ? strtod(shown, NULL) == strtod(real, NULL)
+                               : strcmp(shown, real) == 0;
+            CHECK_MSG(same, "%s --help: %s shown as %s, default is %s", cmd, key->name, shown,
+                      real);
+            checked++;
+        }
+    }
+    fs_config_destroy(cfg);
+    return checked;
+}
 
 /* Runs `facesearch ARGS` capturing stdout+stderr; returns the exit status. */
 static int run(const char *args, char *out, size_t cap)
@@ -30,7 +67,7 @@ TEST(cli_every_command_has_help)
     const char *p = strstr(list, "Commands:\n");
     REQUIRE(p != NULL);
     p += 10;
-    int n = 0;
+    int n = 0, defaults = 0;
     char name[64];
     /* Each command line is "  name  summary". */
     while (sscanf(p, "  %63s", name) == 1 && strncmp(p, "  ", 2) == 0) {
@@ -38,6 +75,7 @@ TEST(cli_every_command_has_help)
         snprintf(args, sizeof args, "%s --help", name);
         CHECK_MSG(run(args, out, sizeof out) == 0, "%s --help failed", name);
         CHECK_MSG(strstr(out, "usage: facesearch ") != NULL, "%s --help prints no usage", name);
+        defaults += check_help_defaults(name, out);
         snprintf(args, sizeof args, "%s --no-such-flag", name);
         CHECK_MSG(run(args, out, sizeof out) == 1, "%s with a bad flag must exit 1", name);
         n++;
@@ -47,6 +85,13 @@ TEST(cli_every_command_has_help)
         p++;
     }
     CHECK(n >= 1);
+    static const char *const kinds[] = {"lfw", "ident", "cluster"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "eval %s --help", kinds[i]);
+        CHECK_MSG(run(name, out, sizeof out) == 0, "%s failed", name);
+        defaults += check_help_defaults(name, out);
+    }
+    CHECK_MSG(defaults >= 10, "only %d defaults found in the help texts", defaults);
 }
 
 TEST(cli_bad_config_is_usage_error)

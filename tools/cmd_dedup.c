@@ -28,7 +28,7 @@ static void help(void)
            "\n"
            "  --threshold T   link faces closer than T (dedup.threshold, 0.45; 0 = verify.threshold)\n"
            "  --min-faces N   report groups of at least N faces (dedup.min_faces, 2)\n"
-           "  -k K            neighbours searched per face (dedup.k, 10)\n"
+           "  -k K            neighbours searched per face (dedup.k, 30)\n"
            "  --json          one JSON object: {\"faces\":..,\"groups\":[{..,\"faces\":[..]}]}\n"
            "  --tsv           group<TAB>size<TAB>face_id<TAB>representative<TAB>photo<TAB>x y w h\n"
            "  --html FILE     also write a self-contained page with the groups' thumbnails\n"
