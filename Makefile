@@ -13,7 +13,6 @@ MODELS   ?= models
 PREFIX   ?= /usr/local
 ARCH     ?= -march=native
 CC       ?= gcc
-CXX      ?= g++
 
 # tools/deps.sh writes deps.mk: which FAISS build to link (AVX2 where the CPU
 # has it, else Debian's).  Make remakes it first when it is missing.
