@@ -24,8 +24,13 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-param
 CFLAGS   ?= -O2 -g
 # C++ only for the FAISS shim (src/index/faiss_shim.cpp): what the C API lacks.
 ALL_CXXFLAGS = -std=c++17 $(ARCH) $(filter-out -Wstrict-prototypes,$(WARN)) -Iinclude -MMD -MP $(CFLAGS) $(SAN)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFS_FAISS_BUILD='"$(FAISS_FLAVOUR)"' $(ARCH) $(WARN) -fopenmp -Iinclude -MMD -MP $(CFLAGS) $(SAN)
-SYSLIBS  := -lopenblas -llmdb -lturbojpeg -lpng -lz -lgomp -lstdc++ -lm -lpthread
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFS_FAISS_BUILD='"$(FAISS_FLAVOUR)"' $(ARCH) $(WARN) -fopenmp -Iinclude -I$(GEN_DIR) -MMD -MP $(CFLAGS) $(SAN)
+SYSLIBS  := -lopenblas -llmdb -lturbojpeg -lpng -lz -lprotobuf-c -lgomp -lstdc++ -lm -lpthread
+
+# ONNX files are read by protobuf-c code generated from the format's own
+# schema (Debian's libonnx-dev), never committed.
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+GEN_DIR  := $(BUILD)/gen
 LDLIBS    = $(FAISS_LIBS) $(SYSLIBS)
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c src/*/*.cpp))
@@ -42,7 +47,7 @@ LIB      := $(OBJ_DIR)/libfacesearch.a
 BIN      ?= $(BUILD)/facesearch
 TEST_BIN ?= $(BUILD)/run-tests
 
-LIB_OBJ  := $(addprefix $(OBJ_DIR)/,$(addsuffix .o,$(basename $(LIB_SRC))))
+LIB_OBJ  := $(addprefix $(OBJ_DIR)/,$(addsuffix .o,$(basename $(LIB_SRC)))) $(OBJ_DIR)/gen/onnx.pb-c.o
 BIN_OBJ  := $(BIN_SRC:%.c=$(OBJ_DIR)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 
@@ -74,6 +79,19 @@ models:
 $(OBJ_DIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(GEN_DIR)/onnx.pb-c.c $(GEN_DIR)/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(GEN_DIR)
+	cp $(ONNX_PROTO) $(GEN_DIR)/onnx.proto
+	cd $(GEN_DIR) && protoc-c --c_out=. onnx.proto
+
+$(OBJ_DIR)/src/nn/onnx.o: $(GEN_DIR)/onnx.pb-c.h
+
+# Generated code: compiled with the project's flags but without its own
+# warnings policy (it is not ours to fix).
+$(OBJ_DIR)/gen/onnx.pb-c.o: $(GEN_DIR)/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(ARCH) -I$(GEN_DIR) $(CFLAGS) $(SAN) -w -c $< -o $@
 
 $(OBJ_DIR)/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -115,6 +133,7 @@ bench: check-deps models $(BIN) $(BENCH_BINS) $(BUILD)/bench/bench_index_debian
 LFW ?= ../shared/data/lfw_am
 eval: all models
 	@test -d $(LFW) || { echo "make eval: $(LFW) not found (set LFW=DIR)"; exit 1; }
+	@if [ -f $(BUILD)/eval-db/faces.mdb ]; then $(BIN) reembed --db $(BUILD)/eval-db --quiet; fi
 	$(BIN) eval lfw --root $(LFW) --pairs $(LFW)/pairs.txt --json
 	$(BIN) eval ident --root $(LFW) --db $(BUILD)/eval-db --json
 	$(BIN) eval cluster --root $(LFW) --db $(BUILD)/eval-db --json
@@ -146,7 +165,7 @@ install: all models
 	cp -rL $(MODELS)/. $(DESTDIR)$(PREFIX)/share/facesearch/models/
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/facesearch $(BUILD)/run-tests
+	rm -rf $(BUILD)/obj $(BUILD)/asan $(BUILD)/gen $(BUILD)/facesearch $(BUILD)/run-tests
 
 # Also drops the cached FAISS C API build and the fetched models.
 distclean:

@@ -34,6 +34,8 @@ void nn_ref_conv(const float *in, int h, int w, int cin, const fs_conv_desc *d, 
                  float *out, double *abs_out, int oh, int ow)
 {
     int pt = 0, pl = 0;
+    if (d->pad == FS_PAD_EXPLICIT)
+        pt = pl = d->pad_px;
     if (d->pad == FS_PAD_SAME) {
         int th = (oh - 1) * d->stride + d->kh - h, tw = (ow - 1) * d->stride + d->kw - w;
         pt = th > 0 ? th / 2 : 0;
@@ -60,7 +62,10 @@ void nn_ref_conv(const float *in, int h, int w, int cin, const fs_conv_desc *d, 
                     }
                 double scale = d->scale ? d->scale[o] : 1;
                 s = (s + (d->bias ? d->bias[o] : 0)) * scale + (d->shift ? d->shift[o] : 0);
-                out[((size_t)y * ow + x) * cout + o] = nn_act((float)s, d->act);
+                float v = (float)s;
+                if (d->act == FS_ACT_PRELU)
+                    v = v > 0 ? v : d->slope[o] * v;
+                out[((size_t)y * ow + x) * cout + o] = nn_act(v, d->act);
                 if (abs_out)
                     abs_out[((size_t)y * ow + x) * cout + o] = a * fabs(scale);
             }
@@ -111,7 +116,11 @@ static void conv_case(int h, int w, int cin, int cout, int k, int stride, fs_pad
     nn_fill(bias, (size_t)nc, 8);
     nn_fill(scale, (size_t)nc, 9);
     nn_fill(shift, (size_t)nc, 10);
-    fs_conv_desc d = {k, k, cin, nc, stride, pad, a, wt, bias, scale, shift};
+    float *slope = malloc((size_t)nc * sizeof *slope);
+    REQUIRE(slope);
+    nn_fill(slope, (size_t)nc, 12);
+    fs_conv_desc d = {k, k, cin, nc, stride, pad, a, wt, bias, scale, shift,
+                      pad == FS_PAD_EXPLICIT ? (k - 1) / 2 : 0, a == FS_ACT_PRELU ? slope : NULL};
     fs_net *net = fs_net_create("t", cin);
     int node = dw ? fs_net_depthwise(net, "c", 0, &d) : fs_net_conv(net, "c", 0, &d);
     fs_net_output(net, node);
@@ -145,7 +154,7 @@ static void conv_case(int h, int w, int cin, int cout, int k, int stride, fs_pad
         }
         CHECK_MSG(worst <= 1.0, "%s %s %dx%dx%d->%d k%d s%d %s: error %.3g x the tolerance",
                   fs_precision_name(prec), dw ? "dw" : "conv", h, w, cin, nc, k, stride,
-                  pad == FS_PAD_SAME ? "same" : "valid", worst);
+                  pad == FS_PAD_SAME ? "same" : pad == FS_PAD_VALID ? "valid" : "explicit", worst);
         free(ref);
         free(mag);
         free(ws);
@@ -154,6 +163,7 @@ static void conv_case(int h, int w, int cin, int cout, int k, int stride, fs_pad
     fs_net_free(net);
     free(wt);
     free(bias);
+    free(slope);
 }
 
 void nn_conv_cases(fs_precision p)
@@ -176,4 +186,11 @@ void nn_conv_cases(fs_precision p)
     conv_case(7, 7, 48, 48, 3, 1, FS_PAD_SAME, FS_ACT_NONE, 1, 7, 7, p);
     conv_case(5, 6, 3, 3, 3, 2, FS_PAD_SAME, FS_ACT_LEAKY, 1, 3, 3, p);
     conv_case(9, 9, 17, 17, 5, 2, FS_PAD_VALID, FS_ACT_RELU, 1, 3, 3, p);
+    /* ONNX/PyTorch: symmetric explicit padding (stride 2 on an even size
+     * pads top/left too, unlike SAME) and PReLU, regular and depthwise */
+    conv_case(8, 8, 3, 16, 3, 2, FS_PAD_EXPLICIT, FS_ACT_PRELU, 0, 4, 4, p);
+    conv_case(7, 7, 20, 33, 1, 1, FS_PAD_EXPLICIT, FS_ACT_PRELU, 0, 7, 7, p);
+    conv_case(10, 10, 40, 40, 3, 2, FS_PAD_EXPLICIT, FS_ACT_PRELU, 1, 5, 5, p);
+    conv_case(9, 9, 24, 24, 3, 1, FS_PAD_EXPLICIT, FS_ACT_PRELU, 1, 9, 9, p);
+    conv_case(7, 7, 32, 32, 7, 1, FS_PAD_VALID, FS_ACT_NONE, 1, 1, 1, p); /* global depthwise */
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include "facesearch/config.h"
 #include "facesearch/face.h"
 #include "golden.h"
 #include "harness.h"
@@ -119,7 +120,10 @@ TEST(cli_detect_and_embed_json_match_golden)
         float da[128], db[128];
         CHECK(golden_floats(fs_json_get(fs_json_at(ef, i), "descriptor"), da, 128) == 0);
         CHECK(golden_floats(fs_json_get(b, "descriptor"), db, 128) == 0);
-        max_desc = fmax(max_desc, fs_descriptor_distance(da, db));
+        /* embed prints unit descriptors: the golden one divided by its norm */
+        fs_descriptor_normalize(db, 128);
+        for (int c = 0; c < 128; c++)
+            max_desc = fmax(max_desc, fabs(da[c] - db[c]));
         CHECK(fs_json_get(fs_json_at(ef, i), "landmarks") == NULL);
     }
     /* printed with 6 decimals: within 1e-3 px / 1e-2 px; descriptors exact floats */
@@ -144,7 +148,7 @@ TEST(cli_embed_tsv_and_human_output)
         int fields = 1;
         for (char *c = l; c < (nl ? nl : l + strlen(l)); c++)
             fields += *c == '\t';
-        CHECK_INT(fields, 7 + 128);
+        CHECK_INT(fields, 7 + 512); /* mfn512 by default */
         l = nl ? nl + 1 : l + strlen(l);
     }
     CHECK_INT(lines, 3);
@@ -168,6 +172,16 @@ TEST(cli_embed_tsv_and_human_output)
     free(out);
 }
 
+/* The built-in default of a configuration key, as a number. */
+static double key_default(const char *name)
+{
+    for (int i = 0; i < fs_config_key_count(); i++)
+        if (strcmp(fs_config_key_at(i)->name, name) == 0)
+            return atof(fs_config_key_at(i)->dflt);
+    return NAN;
+}
+#define DEFAULT_VERIFY key_default("verify.mfn512")
+
 TEST(cli_verify_same_and_different)
 {
     char *out = NULL;
@@ -177,20 +191,29 @@ TEST(cli_verify_same_and_different)
              sample(1));
     CHECK_INT(run(args, &out, &err), 0);
     fs_json *j = parse_line(out);
-    CHECK(fs_json_number(fs_json_get(j, "distance"), 1) == 0.0);
+    CHECK(fabs(fs_json_number(fs_json_get(j, "similarity"), 0) - 1.0) < 1e-5);
     CHECK_INT(fs_json_bool(fs_json_get(j, "same"), -1), 1);
     CHECK_INT(fs_json_bool(fs_json_get(j, "threshold_calibrated"), -1), 1);
-    CHECK(fs_json_number(fs_json_get(j, "threshold"), 0) == 0.608);
-    CHECK_STR(fs_json_string(fs_json_get(j, "descriptor_mode")), "chip+flip");
+    CHECK(fs_json_number(fs_json_get(j, "threshold"), 0) == DEFAULT_VERIFY);
+    CHECK_STR(fs_json_string(fs_json_get(j, "recognizer")), "mfn512");
+    CHECK_STR(fs_json_string(fs_json_get(j, "descriptor_mode")), "mfn512/arcface");
     CHECK_INT(fs_json_number(fs_json_get(j, "faces_a"), 0), 3);
     fs_json_free(j);
     free(out);
-    /* the best faces of sample1 and sample3 are different people (0.78) */
-    snprintf(args, sizeof args, "verify --reference %s --threshold 0.5 '%s' '%s'", models_flag(),
+    /* the best faces of sample1 and sample3 are different people: the
+     * reference's 128-D descriptors put them at 0.86, under a threshold of
+     * 0.95 set by hand (resnet128's calibrated one: 0.912) */
+    snprintf(args, sizeof args, "verify --reference %s --threshold 0.95 '%s' '%s'", models_flag(),
              sample(1), sample(3));
     CHECK_INT(run(args, &out, &err), 0);
-    CHECK(out && strncmp(out, "different: distance 0.78", 24) == 0);
-    CHECK(out && strstr(out, "threshold 0.5; the LFW-calibrated one for ref descriptors is 0.63"));
+    CHECK(out && strncmp(out, "different: similarity 0.85", 26) == 0);
+    CHECK(out && strstr(out, "threshold 0.95, set by hand; resnet128's calibrated one is "
+                             "verify.resnet128"));
+    free(out);
+    /* the default recognizer tells them apart at its calibrated threshold */
+    snprintf(args, sizeof args, "verify %s '%s' '%s'", models_flag(), sample(1), sample(3));
+    CHECK_INT(run(args, &out, &err), 0);
+    CHECK_MSG(out && strncmp(out, "different: similarity ", 22) == 0, "%s", out);
     free(out);
 }
 

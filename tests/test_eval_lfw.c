@@ -257,7 +257,7 @@ TEST(cli_eval_lfw_on_sample_faces)
     double t = fs_json_number(fs_json_get(j, "threshold"), 0);
     CHECK(t > 0.2 && t < 0.9);
     CHECK(fs_json_number(fs_json_get(j, "tar_at_far_1e-3"), -1) == 100.0);
-    CHECK_STR(fs_json_string(fs_json_get(j, "descriptor_mode")), "chip+flip");
+    CHECK_STR(fs_json_string(fs_json_get(j, "descriptor_mode")), "mfn512/arcface");
     fs_json_free(j);
     /* the report: a line per pair, nan for the no-face one */
     char rcmd[1400];

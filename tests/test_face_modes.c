@@ -194,7 +194,8 @@ static double pair_distance(const fs_engine_opts *o, const fs_image *a, const fs
     fs_face fa[4], fb[4];
     double d = INFINITY;
     if (e && faces_of(e, a, FS_STAGE_ALL, fa, 4) >= 1 && faces_of(e, b, FS_STAGE_ALL, fb, 4) >= 1)
-        d = fs_descriptor_distance(fa[0].descriptor, fb[0].descriptor);
+        d = sqrt(fmax(0, 2 - 2 * fs_descriptor_similarity(fa[0].descriptor, fb[0].descriptor,
+                                                          128))); /* unit vectors */
     fs_engine_destroy(e);
     return d;
 }
@@ -237,7 +238,7 @@ TEST(face_descriptor_mode_names_alignment_and_flip)
         fs_align_kind align;
         int flip;
         const char *name;
-    } cases[] = {{FS_ALIGN_REF, 0, "ref"}, {FS_ALIGN_CHIP, 1, "chip+flip"}};
+    } cases[] = {{FS_ALIGN_REF, 0, "resnet128/ref"}, {FS_ALIGN_CHIP, 1, "resnet128/chip+flip"}};
     for (int i = 0; i < 2; i++) {
         fs_engine_opts o;
         fs_engine_opts_init(&o);

@@ -13,6 +13,7 @@
 #include "facesearch/cluster.h"
 #include "facesearch/config.h"
 #include "facesearch/eval.h"
+#include "facesearch/face.h"
 #include "facesearch/index.h"
 #include "facesearch/store.h"
 #include "harness.h"
@@ -36,8 +37,14 @@ static double gauss(void)
     return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
 }
 
-/* n_ids identities with per_id faces each: same-identity distances ~0.3,
- * different ~1.1.  label[i] = identity of vector i. */
+/* Scales x (D values) to unit length, as every stored descriptor is. */
+static void unit(float *x)
+{
+    fs_descriptor_normalize(x, D);
+}
+
+/* n_ids identities with per_id unit faces each: same-identity cosine
+ * distances ~0.08, different ~1.  label[i] = identity of vector i. */
 static float *make_vectors(int n_ids, int per_id, int *label)
 {
     float *v = malloc(sizeof(float) * D * (size_t)n_ids * per_id), c[D];
@@ -48,6 +55,7 @@ static float *make_vectors(int n_ids, int per_id, int *label)
             float *x = v + (size_t)(i * per_id + j) * D;
             for (int d = 0; d < D; d++)
                 x[d] = c[d] + (float)(0.02 * gauss());
+            unit(x);
             label[i * per_id + j] = i;
         }
     }
@@ -93,14 +101,6 @@ static fs_db *new_db(const char *name, char *dir, size_t cap)
     return db;
 }
 
-static double l2(const float *a, const float *b)
-{
-    double s = 0;
-    for (int d = 0; d < D; d++)
-        s += ((double)a[d] - b[d]) * ((double)a[d] - b[d]);
-    return sqrt(s);
-}
-
 TEST(index_exact_matches_brute_force)
 {
     int n = 3000, label[3000];
@@ -122,9 +122,11 @@ TEST(index_exact_matches_brute_force)
     int nq = 50, k = 10;
     float q[50 * D], dist[500];
     int64_t ids[500];
-    for (int i = 0; i < nq; i++)
+    for (int i = 0; i < nq; i++) {
         for (int d = 0; d < D; d++)
             q[i * D + d] = v[(size_t)(i * 37) * D + d] + (float)(0.01 * gauss());
+        unit(q + i * D);
+    }
     CHECK_OK(fs_index_search(ix, q, nq, k, dist, ids, &e), &e);
     for (int i = 0; i < nq; i++) {
         /* Brute force: the k smallest distances, ties by smaller id. */
@@ -133,7 +135,7 @@ TEST(index_exact_matches_brute_force)
         for (int j = 0; j < k; j++)
             bd[j] = INFINITY, best[j] = -1;
         for (int x = 0; x < n; x++) {
-            double d = l2(q + i * D, v + (size_t)x * D);
+            double d = 1.0 - fs_descriptor_similarity(q + i * D, v + (size_t)x * D, D);
             int p = k;
             while (p > 0 && d < bd[p - 1])
                 p--;
@@ -327,7 +329,7 @@ TEST(knn_graph_clusters_identities)
     REQUIRE(fs_index_from_vectors(NULL, D, v, sids, (size_t)n, &ix, &e) == FS_OK);
     fs_edge *edges;
     size_t ne, k;
-    CHECK_OK(fs_knn_graph(ix, v, ids, NULL, (size_t)n, 11, 0.6f, &edges, &ne, &e), &e);
+    CHECK_OK(fs_knn_graph(ix, v, ids, NULL, (size_t)n, 11, 0.4f, &edges, &ne, &e), &e);
     /* Each face links to its 4 same-identity siblings, each edge kept once. */
     CHECK_INT(ne, (size_t)n_ids * per * (per - 1) / 2);
     uint32_t cl[2000];
@@ -344,7 +346,7 @@ TEST(knn_graph_clusters_identities)
     uint64_t photo[2000];
     for (int i = 0; i < n; i++)
         photo[i] = (uint64_t)(i / 2); /* pairs share a photo */
-    CHECK_OK(fs_knn_graph(ix, v, ids, photo, (size_t)n, 11, 0.6f, &edges, &ne, &e), &e);
+    CHECK_OK(fs_knn_graph(ix, v, ids, photo, (size_t)n, 11, 0.4f, &edges, &ne, &e), &e);
     for (size_t i = 0; i < ne; i++)
         CHECK(photo[edges[i].a] != photo[edges[i].b]);
     free(edges);
@@ -353,7 +355,7 @@ TEST(knn_graph_clusters_identities)
 }
 
 /* A person with hundreds of photos is many tight groups (pose, age, light)
- * close to each other (here: faces ~0.26 apart within a group, ~0.30
+ * close to each other (here: unit faces at cosine ~0.95 within a group, ~0.93
  * across).  With too small a graph degree each face's neighbours
  * all sit in its own group and the person falls apart; the default dedup.k
  * reaches across groups and keeps them one cluster, whatever Chinese
@@ -370,16 +372,21 @@ TEST(knn_graph_default_degree_keeps_a_many_photo_person_together)
     for (int g = 0; g < GROUPS; g++) {
         for (int d = 0; d < D; d++)
             grp[d] = person[d] + (float)(0.010 * gauss());
-        for (int j = 0; j < PER; j++)
+        for (int j = 0; j < PER; j++) {
             for (int d = 0; d < D; d++)
                 v[(size_t)(g * PER + j) * D + d] = grp[d] + (float)(0.016 * gauss());
+            unit(v + (size_t)(g * PER + j) * D);
+        }
     }
     for (int i = 0; i < N; i++)
         ids[i] = (uint64_t)(sids[i] = i);
     fs_config *cfg = fs_config_create();
     REQUIRE(cfg);
     int k_default = (int)fs_config_int(cfg, "dedup.k");
-    float thr = (float)fs_config_real(cfg, "dedup.threshold");
+    /* the default recognizer's link threshold, as a cosine distance */
+    char key[64];
+    snprintf(key, sizeof key, "dedup.%s", fs_config_str(cfg, "descriptor.recognizer"));
+    float thr = 1.0f - (float)fs_config_real(cfg, key);
     fs_config_destroy(cfg);
     fs_index *ix;
     fs_error e = {0};

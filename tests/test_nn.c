@@ -260,7 +260,7 @@ TEST(plan_reuses_buffers_without_changing_results)
     float w[3 * 3 * 8 * 8], b[8];
     nn_fill(w, sizeof w / sizeof *w, 5);
     nn_fill(b, 8, 6);
-    fs_conv_desc d = {3, 3, 8, 8, 1, FS_PAD_SAME, FS_ACT_RELU, w, b, NULL, NULL};
+    fs_conv_desc d = {3, 3, 8, 8, 1, FS_PAD_SAME, FS_ACT_RELU, w, b, NULL, NULL, 0, NULL};
     fs_net *net = fs_net_create("chain", 8);
     int x = 0, skip = 0;
     for (int i = 0; i < 8; i++) {
@@ -284,7 +284,7 @@ TEST(plan_reuses_buffers_without_changing_results)
 TEST(net_builder_errors_are_sticky_and_named)
 {
     float w[7 * 7 * 4 * 2] = {0};
-    fs_conv_desc d = {3, 3, 4, 2, 1, FS_PAD_SAME, FS_ACT_NONE, w, NULL, NULL, NULL};
+    fs_conv_desc d = {3, 3, 4, 2, 1, FS_PAD_SAME, FS_ACT_NONE, w, NULL, NULL, NULL, 0, NULL};
     fs_net *net = fs_net_create("n", 3);
     CHECK_INT(fs_net_conv(net, "wrong_cin", 0, &d), -1);
     CHECK_INT(fs_net_pool(net, "after", 1, FS_POOL_MAX, 2, 2, FS_PAD_VALID), -1);
@@ -298,7 +298,7 @@ TEST(net_builder_errors_are_sticky_and_named)
     net = fs_net_create("v", 3);
     d.cin = 3;
     int c = fs_net_conv(net, "valid7", 0,
-                        &(fs_conv_desc){7, 7, 3, 2, 1, FS_PAD_VALID, FS_ACT_NONE, w, 0, 0, 0});
+                        &(fs_conv_desc){7, 7, 3, 2, 1, FS_PAD_VALID, FS_ACT_NONE, w, 0, 0, 0, 0, NULL});
     CHECK(c > 0);
     CHECK_INT(fs_plan_create(net, 5, 9, 0, &p, &e), FS_EUSAGE);
     CHECK(strstr(e.msg, "too small for layer 'valid7'") != NULL);
@@ -320,11 +320,12 @@ static void fused_case(fs_precision prec)
     nn_fill(b, N, 25);
     fs_net *net = fs_net_create("separable", C);
     int x = fs_net_depthwise(net, "dw1", 0,
-                             &(fs_conv_desc){3, 3, C, C, 1, FS_PAD_SAME, FS_ACT_RELU6, dw, b, 0, 0});
-    x = fs_net_conv(net, "pw1", x, &(fs_conv_desc){1, 1, C, N, 1, FS_PAD_SAME, FS_ACT_RELU, pw, b, 0, 0});
+                             &(fs_conv_desc){3, 3, C, C, 1, FS_PAD_EXPLICIT, FS_ACT_PRELU, dw, b, 0, 0,
+                                             1, b});
+    x = fs_net_conv(net, "pw1", x, &(fs_conv_desc){1, 1, C, N, 1, FS_PAD_SAME, FS_ACT_RELU, pw, b, 0, 0, 0, NULL});
     x = fs_net_depthwise(net, "dw2", x,
-                         &(fs_conv_desc){3, 3, N, N, 2, FS_PAD_SAME, FS_ACT_NONE, dw2, 0, 0, 0});
-    x = fs_net_conv(net, "pw2", x, &(fs_conv_desc){1, 1, N, 8, 1, FS_PAD_SAME, FS_ACT_NONE, pw2, b, 0, 0});
+                         &(fs_conv_desc){3, 3, N, N, 2, FS_PAD_SAME, FS_ACT_NONE, dw2, 0, 0, 0, 0, NULL});
+    x = fs_net_conv(net, "pw2", x, &(fs_conv_desc){1, 1, N, 8, 1, FS_PAD_SAME, FS_ACT_NONE, pw2, b, 0, 0, 0, NULL});
     fs_net_output(net, x);
     fs_error e = {0};
     int fl = prec == FS_PREC_BF16 ? FS_PLAN_BF16 : 0;

@@ -130,7 +130,7 @@ TEST(bf16_falls_back_to_fp32_without_the_cpu_feature)
     float w[3 * 3 * 8 * 8], b[8];
     nn_fill(w, sizeof w / sizeof *w, 5);
     nn_fill(b, 8, 6);
-    fs_conv_desc d = {3, 3, 8, 8, 1, FS_PAD_SAME, FS_ACT_RELU, w, b, NULL, NULL};
+    fs_conv_desc d = {3, 3, 8, 8, 1, FS_PAD_SAME, FS_ACT_RELU, w, b, NULL, NULL, 0, NULL};
     fs_net *net = fs_net_create("fallback", 8), *net2 = fs_net_create("prepared", 8);
     REQUIRE(net && net2);
     int x = fs_net_conv(net, "c1", 0, &d), x2 = fs_net_conv(net2, "c1", 0, &d);

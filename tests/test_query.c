@@ -51,7 +51,7 @@ TEST(query_finds_each_face_itself_first)
     CHECK_INT(fsr(args), 0);
     /* sample1 holds 3 faces: 3 queries, 3 matches each, rank 1 at ~0. */
     CHECK_INT(count(out, "\"face\":"), 3);
-    CHECK_INT(count(out, "\"rank\":1,\"distance\":0.0000"), 3);
+    CHECK_INT(count(out, "\"rank\":1,\"similarity\":1.0000"), 3);
     CHECK_INT(count(out, "\"rank\":3,"), 3);
     CHECK(strstr(out, "\"factory\":\"IDMap,Flat\"") != NULL);
     CHECK(strstr(out, "\"stale\":false") != NULL);
@@ -64,13 +64,13 @@ TEST(query_finds_each_face_itself_first)
     long long fid = atoll(id + strlen("\"face_id\":"));
     snprintf(args, sizeof args, "query --db %s --tsv -k 2 --face-id %lld", db, fid);
     CHECK_INT(fsr(args), 0);
-    CHECK(strncmp(out, "query\tquery_face\trank\tdistance\t", 31) == 0);
+    CHECK(strncmp(out, "query\tquery_face\trank\tsimilarity\t", 33) == 0);
     char want[96];
-    snprintf(want, sizeof want, "face:%lld\t2\t1\t0.00000\t1\t%lld\t", fid, fid);
+    snprintf(want, sizeof want, "face:%lld\t2\t1\t1.00000\t1\t%lld\t", fid, fid);
     CHECK_MSG(strstr(out, want) != NULL, "no line %s in %.200s", want, out);
     CHECK_INT(count(out, "\n"), 3);
-    /* --threshold keeps only closer matches: here just the face itself. */
-    snprintf(args, sizeof args, "query --db %s --tsv --threshold 0.01 --face-id 7", db);
+    /* --threshold keeps only more similar matches: here just the face itself. */
+    snprintf(args, sizeof args, "query --db %s --tsv --threshold 0.99 --face-id 7", db);
     CHECK_INT(fsr(args), 0);
     CHECK_INT(count(out, "\n"), 2);
     snprintf(args, sizeof args, "query --db %s --face-id 999999", db);

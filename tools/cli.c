@@ -113,3 +113,14 @@ void json_str(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+double cli_threshold(const fs_config *cfg, const char *section, const char *recognizer)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s.threshold", section);
+    double t = fs_config_real(cfg, key);
+    if (t != 0)
+        return t;
+    snprintf(key, sizeof key, "%s.%s", section, recognizer);
+    return fs_config_real(cfg, key);
+}

@@ -43,6 +43,11 @@ fs_config *cli_config_open(int argc, char **argv, int *exit_code);
 int cli_config_set(fs_config *cfg, const char *key, const char *value,
                    const char *flag);
 
+/* A cosine-similarity threshold of `section` ("verify", "query", "dedup")
+ * for a recogniser: SECTION.threshold when set (non-zero), else
+ * SECTION.RECOGNIZER, the recogniser's calibrated value. */
+double cli_threshold(const fs_config *cfg, const char *section, const char *recognizer);
+
 /* Writes s as a JSON string literal (with quotes) to f. */
 void json_str(FILE *f, const char *s);
 

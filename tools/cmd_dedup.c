@@ -11,6 +11,7 @@
 #include "facesearch/index.h"
 #include "facesearch/store.h"
 #include "html.h"
+#include "store_cli.h"
 
 static void help(void)
 {
@@ -19,14 +20,17 @@ static void help(void)
            "\n"
            "Groups all stored faces into identities: a k-nearest-neighbour graph of\n"
            "every face, searched through the index in batches (never all pairs), with\n"
-           "edges under the distance threshold, clustered by Chinese whispers (label\n"
+           "edges at or above the cosine similarity threshold, clustered by Chinese\n"
+           "whispers (label\n"
            "propagation: one weak link between two people does not merge them, unlike\n"
            "connected components); two faces of one photo are never put in one group.\n"
            "Prints each group of at least N faces with its\n"
            "representative face; for an identity database (one face per record) these\n"
            "are the records that look like the same person enrolled more than once.\n"
            "\n"
-           "  --threshold T   link faces closer than T (dedup.threshold, 0.45; 0 = verify.threshold)\n"
+           "  --threshold T   link faces with a cosine similarity of at least T\n"
+           "                  (dedup.threshold; 0 = the recognizer's dedup.NAME: its LFW\n"
+           "                  pair threshold at FAR 1e-3)\n"
            "  --min-faces N   report groups of at least N faces (dedup.min_faces, 2)\n"
            "  -k K            neighbours searched per face (dedup.k, 30)\n"
            "  --json          one JSON object: {\"faces\":..,\"groups\":[{..,\"faces\":[..]}]}\n"
@@ -137,9 +141,7 @@ int cmd_dedup(int argc, char **argv)
                                                       : "--json and --tsv exclude each other%s",
                                optind < argc ? argv[optind] : "");
     }
-    float thr = (float)fs_config_real(cfg, "dedup.threshold");
-    if (thr <= 0)
-        thr = (float)fs_config_real(cfg, "verify.threshold");
+    float thr = 0; /* the similarity threshold, once the database's recognizer is known */
     int k = (int)fs_config_int(cfg, "dedup.k");
     uint32_t min_faces = (uint32_t)fs_config_int(cfg, "dedup.min_faces");
     const char *dir = fs_config_str(cfg, "paths.db");
@@ -158,12 +160,26 @@ int cmd_dedup(int argc, char **argv)
     /* A 64th of the lists: a missed neighbour costs the graph one edge. */
     int nprobe = (int)fs_config_int(cfg, "dedup.nprobe");
     double t0 = fs_now();
-    if (fs_db_open(dir, &dbo, &db, &e) != FS_OK || fs_index_open(dir, &ix, &e) != FS_OK ||
+    if (fs_db_open(dir, &dbo, &db, &e) != FS_OK || fs_db_snap_begin(db, &snap, &e) != FS_OK ||
+        fs_db_stats_get(snap, &st, &e) != FS_OK) {
+        exit_code = cli_fail(&e);
+        goto out;
+    }
+    char rec[32];
+    if ((exit_code = store_cli_usable(&st, dir)) != EXIT_OK)
+        goto out;
+    if (fs_index_open(dir, &ix, &e) != FS_OK ||
         fs_index_set_search(ix, nprobe ? nprobe : -64,
                             (int)fs_config_int(cfg, "index.ef_search"),
-                            fs_config_real(cfg, "index.k_factor"), &e) != FS_OK ||
-        fs_db_snap_begin(db, &snap, &e) != FS_OK || fs_db_stats_get(snap, &st, &e) != FS_OK) {
+                            fs_config_real(cfg, "index.k_factor"), &e) != FS_OK) {
         exit_code = cli_fail(&e);
+        goto out;
+    }
+    thr = (float)cli_threshold(cfg, "dedup", store_cli_recognizer(st.model_id, rec, sizeof rec));
+    if (fs_index_staleness(fs_index_get_info(ix), &st) == 3) {
+        cli_error("%s: the index was built from another model's vectors; run facesearch build",
+                  dir);
+        exit_code = EXIT_DATA;
         goto out;
     }
     if (fs_index_staleness(fs_index_get_info(ix), &st))
@@ -185,7 +201,8 @@ int cmd_dedup(int argc, char **argv)
     }
     fs_cluster_opts co = {0, 1, vc.photo};
     /* k + 1: a face finds itself first. */
-    if (fs_knn_graph(ix, vc.v, vc.ids, vc.photo, vc.n, k + 1, thr, &edges, &n_edges, &e) != FS_OK ||
+    if (fs_knn_graph(ix, vc.v, vc.ids, vc.photo, vc.n, k + 1, 1.0f - thr, &edges, &n_edges,
+                     &e) != FS_OK ||
         fs_cluster_whispers(vc.n, edges, n_edges, &co, label, &n_clusters, rep, &e) != FS_OK) {
         exit_code = cli_fail(&e);
         goto out;

@@ -1,4 +1,4 @@
-/* facesearch embed — 128-D face descriptors of the faces in photos. */
+/* facesearch embed — face descriptors of the faces in photos. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,27 +10,28 @@ static void help(void)
 {
     printf("usage: facesearch embed [--json | --tsv] [options] PHOTO...\n"
            "\n"
-           "Finds the faces in each photo and computes each one's 128-D descriptor (the\n"
-           "face-api ResNet recogniser; not normalised — compare with euclidean distance,\n"
-           "as `facesearch verify` does).  A photo that cannot be read is reported on\n"
-           "stderr (file and reason) and the others are still processed.\n"
+           "Finds the faces in each photo and computes each one's descriptor with the\n"
+           "configured recogniser (--recognizer: 128-D resnet128, 512-D mfn512, or their\n"
+           "640-D fusion), L2-normalised: compare two with their dot product (cosine\n"
+           "similarity), as `facesearch verify` does.  A photo that cannot be read is\n"
+           "reported on stderr (file and reason) and the others are still processed.\n"
            "\n"
            "  --json               one JSON object per photo per line: path, width, height,\n"
-           "                       faces [{score, box {x,y,width,height}, descriptor [128],\n"
+           "                       faces [{score, box {x,y,width,height}, descriptor [dim],\n"
            "                       fallback (true when found by the tight-crop fallback)}],\n"
            "                       descriptor_mode, ms\n"
            "  --tsv                one line per face: path, face, score, x, y, width, height,\n"
-           "                       then the 128 descriptor values, tab-separated\n");
+           "                       then the descriptor's values, tab-separated\n");
     face_cli_help_options(stdout);
     printf("\nExit: 0 all photos processed, 2 some photo (or the models) could not be read,\n"
            "1 usage error, 3 internal error.\n");
 }
 
-static void print_face(const char *path, int i, const fs_face *f, int tsv)
+static void print_face(const char *path, int i, const fs_face *f, int dim, int tsv)
 {
     if (tsv) {
         printf("%s\t%d\t%.6f\t%.3f\t%.3f\t%.3f\t%.3f", path, i, f->score, f->x, f->y, f->w, f->h);
-        for (int k = 0; k < FS_DESCRIPTOR_DIM; k++)
+        for (int k = 0; k < dim; k++)
             if (f->flags & FS_FACE_DESCRIPTOR)
                 printf("\t%.9g", f->descriptor[k]);
         printf("\n");
@@ -42,7 +43,7 @@ static void print_face(const char *path, int i, const fs_face *f, int tsv)
         return;
     }
     double norm = 0;
-    for (int k = 0; k < FS_DESCRIPTOR_DIM; k++)
+    for (int k = 0; k < dim; k++)
         norm += (double)f->descriptor[k] * f->descriptor[k];
     printf("  [%.4f %.4f %.4f %.4f ...] |d| %.3f%s\n", f->descriptor[0], f->descriptor[1],
            f->descriptor[2], f->descriptor[3], sqrt(norm),
@@ -65,7 +66,7 @@ static void print_photo(void *ctx, const fs_engine *e, const char *path, const f
         printf("%s: %d face%s (%dx%d, %.0f ms)\n", path, n, n == 1 ? "" : "s", img->width,
                img->height, ms);
     for (int k = 0; k < n; k++)
-        print_face(path, k, &faces[k], f->tsv);
+        print_face(path, k, &faces[k], fs_engine_descriptor_dim(e), f->tsv);
 }
 
 static int embed_flag(void *ctx, fs_config *cfg, int c, const char *arg)

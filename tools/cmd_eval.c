@@ -85,7 +85,8 @@ enum { PHOTO_OK = 0, PHOTO_NO_FACE, PHOTO_UNREADABLE };
 typedef struct lfw_ctx {
     char **photos;        /* distinct relative paths, sorted */
     size_t n_photos;
-    float *desc;          /* [n_photos][128] */
+    float *desc;          /* [n_photos][dim] */
+    int dim;
     int *status, *fallback;
     size_t unreadable_shown;
 } lfw_ctx;
@@ -106,8 +107,7 @@ static void lfw_done(void *ctx, size_t i, const fs_image *img, const fs_face *fa
         c->status[i] = PHOTO_NO_FACE;
         return;
     }
-    memcpy(c->desc + i * FS_DESCRIPTOR_DIM, faces[k].descriptor,
-           FS_DESCRIPTOR_DIM * sizeof *c->desc);
+    memcpy(c->desc + i * c->dim, faces[k].descriptor, (size_t)c->dim * sizeof *c->desc);
     c->fallback[i] = (faces[k].flags & FS_FACE_FALLBACK) != 0;
 }
 
@@ -189,12 +189,39 @@ static int lfw_flag(void *ctx, fs_config *cfg, int c, const char *arg)
     return 0;
 }
 
+#define SWEEP 11 /* fusion weights 0, 0.1, ..., 1 */
+
 typedef struct lfw_result {
     fs_kfold k;
     double tar;
     float far_thr;
     size_t no_face_pairs, unreadable_pairs, no_face_photos, unreadable_photos, fallback_photos;
+    int swept;                 /* the fusion's weights were swept */
+    double sweep_acc[SWEEP], sweep_tar[SWEEP], sweep_thr[SWEEP], sweep_far_thr[SWEEP];
 } lfw_result;
+
+/* Cosine distances of every pair (NaN where a photo has no face) for the
+ * descriptors as computed, or -- with weight >= 0, for a fusion engine --
+ * re-weighted: a fused descriptor holds its two unit parts scaled by
+ * sqrt(1-w0) and sqrt(w0), so each part's cosine is recovered and mixed
+ * again as (1-w) cos128 + w cos512. */
+static void lfw_distances(const lfw_ctx *c, const fs_lfw_pairs *pairs, double w0, double weight,
+                          float *dist)
+{
+    for (size_t i = 0; i < pairs->n; i++) {
+        size_t a = photo_index(c, pairs->pairs[i].a), b = photo_index(c, pairs->pairs[i].b);
+        const float *da = c->desc + a * c->dim, *db = c->desc + b * c->dim;
+        if (c->status[a] || c->status[b]) {
+            dist[i] = NAN;
+        } else if (weight < 0) {
+            dist[i] = 1.0f - fs_descriptor_similarity(da, db, c->dim);
+        } else {
+            double c128 = fs_descriptor_similarity(da, db, 128) / (1 - w0);
+            double c512 = fs_descriptor_similarity(da + 128, db + 128, 512) / w0;
+            dist[i] = (float)(1.0 - ((1 - weight) * c128 + weight * c512));
+        }
+    }
+}
 
 static int write_report(const char *path, const fs_lfw_pairs *pairs, const float *dist)
 {
@@ -203,10 +230,10 @@ static int write_report(const char *path, const fs_lfw_pairs *pairs, const float
         cli_error("%s: cannot create the report", path);
         return EXIT_DATA;
     }
-    fprintf(f, "fold\tsame\tdistance\ta\tb\n");
+    fprintf(f, "fold\tsame\tsimilarity\ta\tb\n");
     for (size_t i = 0; i < pairs->n; i++)
         fprintf(f, "%d\t%d\t%.6f\t%s\t%s\n", pairs->pairs[i].fold, pairs->pairs[i].same,
-                dist[i], pairs->pairs[i].a, pairs->pairs[i].b);
+                1.0 - dist[i], pairs->pairs[i].a, pairs->pairs[i].b);
     if (fclose(f) != 0) {
         cli_error("%s: write error", path);
         return EXIT_DATA;
@@ -234,20 +261,37 @@ static void lfw_print(const lfw_opts *o, const fs_lfw_pairs *pairs, const lfw_ct
                "\"unreadable_pairs\":%zu,\"folds\":%d,\"folds_from\":\"%s\",\"photos\":%zu,"
                "\"no_face_photos\":%zu,\"unreadable_photos\":%zu,\"fallback_photos\":%zu,"
                "\"descriptor_mode\":\"%s\",\"detector\":\"%s\",\"model\":\"%s\","
-               "\"precision\":\"%s\",\"seconds\":%.1f,\"threads\":%d}\n",
-               100 * r->k.accuracy, 100 * r->k.std, r->k.threshold, 100 * r->tar, r->far_thr,
+               "\"precision\":\"%s\",\"seconds\":%.1f,\"threads\":%d,\"recognizer\":\"%s\","
+               "\"metric\":\"cosine\"",
+               100 * r->k.accuracy, 100 * r->k.std, 1 - r->k.threshold, 100 * r->tar,
+               1 - r->far_thr,
                pairs->n, r->no_face_pairs, r->unreadable_pairs, r->k.folds, pairs->fold_source,
                c->n_photos, r->no_face_photos, r->unreadable_photos, r->fallback_photos,
                fs_engine_descriptor_mode(e), det, fs_engine_model_id(e),
-               fs_precision_name(fs_engine_precision(e)), secs, threads);
+               fs_precision_name(fs_engine_precision(e)), secs, threads,
+               fs_recognizer_name(fs_engine_options(e)->recognizer));
+        if (r->swept) {
+            printf(",\"fusion_sweep\":[");
+            for (int k = 0; k < SWEEP; k++)
+                printf("%s{\"weight\":%.1f,\"accuracy\":%.4f,\"tar_at_far_1e-3\":%.4f,"
+                       "\"threshold\":%.6f,\"threshold_at_far_1e-3\":%.6f}",
+                       k ? "," : "", k / 10.0, 100 * r->sweep_acc[k], 100 * r->sweep_tar[k],
+                       r->sweep_thr[k], r->sweep_far_thr[k]);
+            printf("]");
+        }
+        printf("}\n");
         return;
     }
     printf("LFW verification: %zu pairs, %d folds (%s), %zu photos\n", pairs->n, r->k.folds,
            strcmp(pairs->fold_source, "even") == 0 ? "even split" : "LFW's own",
            c->n_photos);
-    printf("accuracy   %.2f %% +- %.2f  (threshold %.4f: mean of the per-fold thresholds)\n",
-           100 * r->k.accuracy, 100 * r->k.std, r->k.threshold);
-    printf("TAR        %.2f %% at FAR 1e-3  (threshold %.4f)\n", 100 * r->tar, r->far_thr);
+    printf("accuracy   %.2f %% +- %.2f  (cosine similarity threshold %.4f: mean of the "
+           "per-fold thresholds)\n",
+           100 * r->k.accuracy, 100 * r->k.std, 1 - r->k.threshold);
+    printf("TAR        %.2f %% at FAR 1e-3  (threshold %.4f)\n", 100 * r->tar, 1 - r->far_thr);
+    for (int k = 0; r->swept && k < SWEEP; k++)
+        printf("fusion     weight %.1f: accuracy %.2f %%, TAR %.2f %% at FAR 1e-3\n", k / 10.0,
+               100 * r->sweep_acc[k], 100 * r->sweep_tar[k]);
     printf("no face    %zu pairs (%zu photos), counted as errors\n", r->no_face_pairs,
            r->no_face_photos);
     if (r->unreadable_photos)
@@ -297,7 +341,8 @@ static int eval_lfw(int argc, char **argv)
     float *dist = malloc(pairs.n * sizeof *dist);
     int *same = malloc(pairs.n * sizeof *same), *fold = malloc(pairs.n * sizeof *fold);
     if (!rc && (!c || !dist || !same || !fold || distinct_photos(&pairs, c) != 0 ||
-                !(c->desc = malloc(c->n_photos * FS_DESCRIPTOR_DIM * sizeof *c->desc)) ||
+                !(c->desc = malloc(c->n_photos * (size_t)fs_engine_descriptor_dim(engine) *
+                                   sizeof *c->desc)) ||
                 !(c->status = calloc(c->n_photos, sizeof *c->status)) ||
                 !(c->fallback = calloc(c->n_photos, sizeof *c->fallback)))) {
         cli_error("out of memory");
@@ -314,6 +359,7 @@ static int eval_lfw(int argc, char **argv)
         b.n = c->n_photos;
         b.done = lfw_done;
         b.ctx = c;
+        c->dim = fs_engine_descriptor_dim(engine);
         rc = face_batch_run(&b, &secs, &threads);
     }
     lfw_result r = {0};
@@ -334,12 +380,23 @@ static int eval_lfw(int argc, char **argv)
             int sa = c->status[a], sb = c->status[bb];
             same[i] = pairs.pairs[i].same;
             fold[i] = pairs.pairs[i].fold;
-            dist[i] = sa || sb ? NAN
-                               : fs_descriptor_distance(c->desc + a * FS_DESCRIPTOR_DIM,
-                                                        c->desc + bb * FS_DESCRIPTOR_DIM);
             r.unreadable_pairs += sa == PHOTO_UNREADABLE || sb == PHOTO_UNREADABLE;
             r.no_face_pairs += (sa || sb) && sa != PHOTO_UNREADABLE && sb != PHOTO_UNREADABLE;
         }
+        const fs_engine_opts *eopt = fs_engine_options(engine);
+        for (int k = 0; eopt->recognizer == FS_REC_FUSION && k < SWEEP; k++) {
+            fs_kfold kf;
+            lfw_distances(c, &pairs, eopt->fusion_weight, k / 10.0, dist);
+            if (fs_eval_kfold_folds(dist, same, fold, pairs.n, pairs.folds, &kf) == 0) {
+                float ft;
+                r.sweep_acc[k] = kf.accuracy;
+                r.sweep_tar[k] = fs_eval_tar_at_far(dist, same, pairs.n, 1e-3, &ft);
+                r.sweep_thr[k] = 1 - kf.threshold;
+                r.sweep_far_thr[k] = 1 - ft;
+                r.swept = 1;
+            }
+        }
+        lfw_distances(c, &pairs, 0, -1, dist);
         if (fs_eval_kfold_folds(dist, same, fold, pairs.n, pairs.folds, &r.k) != 0) {
             cli_error("%s: cannot split %zu pairs into %d folds", o.pairs, pairs.n, pairs.folds);
             rc = EXIT_DATA;

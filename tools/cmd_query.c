@@ -12,6 +12,7 @@
 #include "facesearch/index.h"
 #include "facesearch/store.h"
 #include "html.h"
+#include "store_cli.h"
 
 static void help(void)
 {
@@ -20,15 +21,17 @@ static void help(void)
            "       facesearch query [--db DIR] [...] --face-id ID [--face-id ID ...]\n"
            "\n"
            "Finds the faces in each PHOTO (or takes stored faces by id) and prints, for\n"
-           "every query face, its nearest faces in the index: rank, euclidean distance,\n"
-           "whether that is under the match threshold, photo path and face box.  All\n"
+           "every query face, its nearest faces in the index: rank, cosine similarity,\n"
+           "whether that reaches the match threshold, photo path and face box.  All\n"
            "query faces are searched as one batch.  Warns when the index is older than\n"
            "the database (run facesearch build).  A photo's faces are numbered from 0\n"
-           "(face #n), as detect and embed number them.\n"
+           "(face #n), as detect and embed number them.  Query photos are described\n"
+           "with the database's own recognizer (its descriptor mode).\n"
            "\n"
            "  -k N              matches per query face (query.k, default 10)\n"
-           "  --threshold T     show only matches closer than T (default: all k; the\n"
-           "                    'match' column uses verify.threshold)\n"
+           "  --threshold T     show only matches with a similarity of at least T\n"
+           "                    (default: all k; the 'match' column uses query.threshold,\n"
+           "                    by default the recognizer's query.NAME: FPIR 1 %% on LFW)\n"
            "  --largest         only the largest face of each query photo\n"
            "  --face-id ID      query with a stored face (repeatable)\n"
            "  --json            one JSON object: {\"queries\":[{...,\"matches\":[...]}]}\n"
@@ -47,11 +50,11 @@ typedef struct qface {
     uint64_t face_id;    /* --face-id */
     float box[4];
     float score;
-    float vec[FS_DESCRIPTOR_DIM];
+    float vec[FS_DESCRIPTOR_MAX];
 } qface;
 
 typedef struct match {
-    float dist;
+    float sim;  /* cosine similarity */
     int64_t id;
     fs_face_rec face;
     char *path;
@@ -97,8 +100,8 @@ static int write_html(const char *file, const qface *q, int nq, match *m, const 
         for (int j = 0; j < nm[i] && rc == FS_OK; j++) {
             match *mm = &m[(size_t)i * k + j];
             char title[64];
-            snprintf(title, sizeof title, "#%d  %.3f%s", j + 1, mm->dist,
-                     mm->dist < thr ? "  match" : "");
+            snprintf(title, sizeof title, "#%d  %.3f%s", j + 1, mm->sim,
+                     mm->sim >= thr ? "  match" : "");
             snprintf(detail, sizeof detail, "%s", mm->path ? mm->path : "?");
             fs_image pi = {0};
             int ok = mm->path && fs_image_decode_file(mm->path, dopts, &pi, NULL, &e) == FS_OK;
@@ -143,7 +146,7 @@ int cmd_query(int argc, char **argv)
         return rc;
     int json = 0, tsv = 0, largest = 0, c;
     const char *html = NULL;
-    double only_under = INFINITY;
+    double only_over = -INFINITY;
     uint64_t *ids = NULL;
     int n_ids = 0;
     optind = 1;
@@ -155,9 +158,9 @@ int cmd_query(int argc, char **argv)
         case 'k': rc = cli_config_set(cfg, "query.k", optarg, "-k"); break;
         case 't': {
             char *end;
-            only_under = strtod(optarg, &end);
-            if (*end || !(only_under > 0))
-                rc = cli_usage_error("query", "--threshold needs a positive number");
+            only_over = strtod(optarg, &end);
+            if (*end || !(only_over >= -1 && only_over <= 1))
+                rc = cli_usage_error("query", "--threshold needs a similarity from -1 to 1");
             break;
         }
         case 'L': largest = 1; break;
@@ -195,7 +198,6 @@ int cmd_query(int argc, char **argv)
                                                        : "no PHOTO and no --face-id given");
     }
     int k = (int)fs_config_int(cfg, "query.k");
-    float thr = (float)fs_config_real(cfg, "verify.threshold");
     const char *dir = fs_config_str(cfg, "paths.db");
     fs_error e = {0};
     fs_db *db = NULL;
@@ -207,14 +209,25 @@ int cmd_query(int argc, char **argv)
     int *nm = NULL, nq = 0, cap = 0, exit_code = EXIT_OK;
     fs_db_options dbo = {FS_DB_READONLY, NULL, 0};
     fs_db_stats st;
-    if (fs_db_open(dir, &dbo, &db, &e) != FS_OK || fs_index_open(dir, &ix, &e) != FS_OK ||
-        fs_index_set_search(ix, (int)fs_config_int(cfg, "index.nprobe"),
-                            (int)fs_config_int(cfg, "index.ef_search"),
-                            fs_config_real(cfg, "index.k_factor"), &e) != FS_OK ||
-        fs_db_snap_begin(db, &snap, &e) != FS_OK || fs_db_stats_get(snap, &st, &e) != FS_OK) {
+    if (fs_db_open(dir, &dbo, &db, &e) != FS_OK || fs_db_snap_begin(db, &snap, &e) != FS_OK ||
+        fs_db_stats_get(snap, &st, &e) != FS_OK) {
         exit_code = cli_fail(&e);
         goto out;
     }
+    char rec[32];
+    if ((exit_code = store_cli_usable(&st, dir)) != EXIT_OK ||
+        (exit_code = store_cli_configure(cfg, st.model_id)) != EXIT_OK)
+        goto out;
+    if (fs_index_open(dir, &ix, &e) != FS_OK ||
+        fs_index_set_search(ix, (int)fs_config_int(cfg, "index.nprobe"),
+                            (int)fs_config_int(cfg, "index.ef_search"),
+                            fs_config_real(cfg, "index.k_factor"), &e) != FS_OK) {
+        exit_code = cli_fail(&e);
+        goto out;
+    }
+    store_cli_recognizer(st.model_id, rec, sizeof rec);
+    const float thr = (float)cli_threshold(cfg, "query", rec);
+    const int dim = st.dim;
     switch (fs_index_staleness(fs_index_get_info(ix), &st)) {
     case 1:
         cli_error("warning: the index lacks %llu faces ingested since it was built; run "
@@ -251,7 +264,7 @@ int cmd_query(int argc, char **argv)
         q[nq].index = (int)(ids[i] - img.first_face); /* a photo's faces are consecutive */
         memcpy(q[nq].box, fr.box, sizeof fr.box);
         q[nq].score = fr.score;
-        memcpy(q[nq].vec, v, sizeof q[nq].vec);
+        memcpy(q[nq].vec, v, sizeof(float) * (size_t)dim);
         nq++;
     }
     if (optind < argc && (exit_code = face_cli_start(&fc, cfg)) != EXIT_OK)
@@ -282,7 +295,7 @@ int cmd_query(int argc, char **argv)
                 goto out;
             }
             q[nq] = (qface){argv[a], i, 0, {f->x, f->y, f->w, f->h}, f->score, {0}};
-            memcpy(q[nq].vec, f->descriptor, sizeof q[nq].vec);
+            memcpy(q[nq].vec, f->descriptor, sizeof(float) * (size_t)dim);
             nq++;
         }
     }
@@ -290,7 +303,7 @@ int cmd_query(int argc, char **argv)
         goto out;
     float *dist = malloc(sizeof(float) * (size_t)nq * k);
     int64_t *hit = malloc(sizeof(int64_t) * (size_t)nq * k);
-    float *vecs = malloc(sizeof(float) * (size_t)nq * FS_DESCRIPTOR_DIM);
+    float *vecs = malloc(sizeof(float) * (size_t)nq * dim);
     m = calloc((size_t)nq * k, sizeof *m);
     nm = calloc((size_t)nq, sizeof *nm);
     if (!dist || !hit || !vecs || !m || !nm) {
@@ -301,7 +314,7 @@ int cmd_query(int argc, char **argv)
         goto out;
     }
     for (int i = 0; i < nq; i++)
-        memcpy(vecs + (size_t)i * FS_DESCRIPTOR_DIM, q[i].vec, sizeof q[i].vec);
+        memcpy(vecs + (size_t)i * dim, q[i].vec, sizeof(float) * (size_t)dim);
     rc = fs_index_search(ix, vecs, nq, k, dist, hit, &e);
     free(vecs);
     if (rc != FS_OK) {
@@ -314,14 +327,14 @@ int cmd_query(int argc, char **argv)
     for (int i = 0; i < nq; i++)
         for (int j = 0; j < k; j++) {
             size_t s = (size_t)i * k + j;
-            if (hit[s] < 0 || !(dist[s] < only_under))
+            if (hit[s] < 0 || !(1.0f - dist[s] >= only_over))
                 continue;
             match *mm = &m[(size_t)i * k + nm[i]];
             fs_image_rec img;
             if (fs_db_get_face(snap, (uint64_t)hit[s], &mm->face, NULL) != FS_OK ||
                 fs_db_get_image(snap, mm->face.image_id, &img, NULL) != FS_OK)
                 continue;
-            mm->dist = dist[s];
+            mm->sim = 1.0f - dist[s];
             mm->id = hit[s];
             mm->path = strdup(img.path);
             nm[i]++;
@@ -347,9 +360,9 @@ int cmd_query(int argc, char **argv)
             printf(",\"score\":%.5f,\"matches\":[", q[i].score);
             for (int j = 0; j < nm[i]; j++) {
                 match *mm = &m[(size_t)i * k + j];
-                printf("%s{\"rank\":%d,\"distance\":%.5f,\"match\":%s,\"face_id\":%lld,"
+                printf("%s{\"rank\":%d,\"similarity\":%.5f,\"match\":%s,\"face_id\":%lld,"
                        "\"photo\":",
-                       j ? "," : "", j + 1, mm->dist, mm->dist < thr ? "true" : "false",
+                       j ? "," : "", j + 1, mm->sim, mm->sim >= thr ? "true" : "false",
                        (long long)mm->id);
                 json_str(stdout, mm->path);
                 printf(",\"box\":");
@@ -360,7 +373,7 @@ int cmd_query(int argc, char **argv)
         }
         printf("]}\n");
     } else if (tsv) {
-        printf("query\tquery_face\trank\tdistance\tmatch\tface_id\tphoto\tx\ty\tw\th\n");
+        printf("query\tquery_face\trank\tsimilarity\tmatch\tface_id\tphoto\tx\ty\tw\th\n");
         for (int i = 0; i < nq; i++)
             for (int j = 0; j < nm[i]; j++) {
                 match *mm = &m[(size_t)i * k + j];
@@ -368,8 +381,8 @@ int cmd_query(int argc, char **argv)
                     tsv_field(q[i].photo);
                 else
                     printf("face:%llu", (unsigned long long)q[i].face_id);
-                printf("\t%d\t%d\t%.5f\t%d\t%lld\t", q[i].index, j + 1, mm->dist,
-                       mm->dist < thr, (long long)mm->id);
+                printf("\t%d\t%d\t%.5f\t%d\t%lld\t", q[i].index, j + 1, mm->sim,
+                       mm->sim >= thr, (long long)mm->id);
                 tsv_field(mm->path);
                 printf("\t%.1f\t%.1f\t%.1f\t%.1f\n", mm->face.box[0], mm->face.box[1],
                        mm->face.box[2], mm->face.box[3]);
@@ -386,7 +399,7 @@ int cmd_query(int argc, char **argv)
             for (int j = 0; j < nm[i]; j++) {
                 match *mm = &m[(size_t)i * k + j];
                 printf("  %2d  %.3f  %-5s  %s  (face id %lld at %.0f,%.0f %.0fx%.0f)\n", j + 1,
-                       mm->dist, mm->dist < thr ? "same" : "-", mm->path, (long long)mm->id,
+                       mm->sim, mm->sim >= thr ? "same" : "-", mm->path, (long long)mm->id,
                        mm->face.box[0], mm->face.box[1], mm->face.box[2], mm->face.box[3]);
             }
         }

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "store_cli.h"
 #include "facesearch/store.h"
 
 static void help(void)
@@ -127,7 +128,20 @@ int cmd_stats(int argc, char **argv)
                        (unsigned long long)st.errors_by_code[i]);
                 first = 0;
             }
-        printf("},\"model\":");
+        char rec[32];
+        const char *r = store_cli_recognizer(st.model_id, rec, sizeof rec);
+        printf("},\"recognizer\":");
+        json_str(stdout, r ? r : "legacy");
+        printf(",\"metric\":\"%s\",\"reembed\":", r ? "cosine" : "euclidean");
+        if (st.reembed_model[0]) {
+            printf("{\"model\":");
+            json_str(stdout, st.reembed_model);
+            printf(",\"dim\":%llu,\"next_image\":%llu}", (unsigned long long)st.reembed_dim,
+                   (unsigned long long)st.reembed_next_image);
+        } else {
+            printf("null");
+        }
+        printf(",\"model\":");
         json_str(stdout, st.model_id);
         printf(",\"model_checksum\":");
         json_str(stdout, st.model_checksum);
@@ -155,7 +169,16 @@ int cmd_stats(int argc, char **argv)
             if (st.errors_by_code[i])
                 printf("  errors %-10s %llu\n", fs_status_name(i),
                        (unsigned long long)st.errors_by_code[i]);
-        printf("model:       %s (dim %d)\n", st.model_id, st.dim);
+        char rec[32];
+        const char *r = store_cli_recognizer(st.model_id, rec, sizeof rec);
+        printf("recognizer:  %s, %d-D, %s\n", r ? r : "legacy (run facesearch reembed)", st.dim,
+               r ? "cosine similarity" : "euclidean distance");
+        printf("model:       %s\n", st.model_id);
+        if (st.reembed_model[0])
+            printf("reembed:     to %s under way: photos below id %llu of %llu done "
+                   "(run facesearch reembed)\n",
+                   st.reembed_model, (unsigned long long)st.reembed_next_image,
+                   (unsigned long long)st.next_image_id);
         printf("schema:      %u\n", st.schema);
         printf("size:        %.1f MiB on disk\n", (double)st.db_bytes / (1 << 20));
         printf("created:     %s\n", t_created);

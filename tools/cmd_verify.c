@@ -10,16 +10,16 @@ static void help(void)
 {
     printf("usage: facesearch verify [--json] [--threshold T] [options] PHOTO_A PHOTO_B\n"
            "\n"
-           "Compares the most confident face of each photo: prints the euclidean distance\n"
-           "of their 128-D descriptors and 'same' when it is below the threshold, else\n"
-           "'different'.  The default threshold (verify.threshold, 0.608) is the one that\n"
-           "verifies best on LFW for the default descriptors (chip+flip); each descriptor\n"
-           "mode has its own (docs/accuracy.md), and the output says whether the threshold\n"
-           "in use is the calibrated one for the mode in use.\n"
+           "Compares the most confident face of each photo: prints the cosine similarity\n"
+           "of their descriptors and 'same' when it reaches the threshold, else\n"
+           "'different'.  By default (verify.threshold 0) the threshold is the\n"
+           "recognizer's own, verify.NAME: its mean 10-fold threshold on LFW A-M\n"
+           "(docs/accuracy.md); the output says whether that calibrated one is in use.\n"
            "\n"
-           "  --json               one JSON object: a, b, distance, threshold,\n"
-           "                       threshold_calibrated, same, faces_a, faces_b\n"
-           "  --threshold T        decision threshold (verify.threshold)\n");
+           "  --json               one JSON object: a, b, similarity, threshold,\n"
+           "                       threshold_calibrated, recognizer, descriptor_mode, same,\n"
+           "                       faces_a, faces_b\n"
+           "  --threshold T        decision threshold, a cosine similarity (verify.threshold)\n");
     face_cli_help_options(stdout);
     printf("\nExit: 0 compared (whatever the answer), 2 a photo could not be read or has no\n"
            "face, 1 usage error, 3 internal error.\n");
@@ -48,7 +48,9 @@ int cmd_verify(int argc, char **argv)
         fs_config_destroy(cfg);
         return cli_usage_error("verify", "expected two photos, got %d", argc - optind);
     }
-    double threshold = fs_config_real(cfg, "verify.threshold");
+    const int calibrated = fs_config_real(cfg, "verify.threshold") == 0;
+    const double threshold =
+        cli_threshold(cfg, "verify", fs_config_str(cfg, "descriptor.recognizer"));
     face_cli fc;
     rc = face_cli_start(&fc, cfg);
     fs_config_destroy(cfg);
@@ -76,33 +78,32 @@ int cmd_verify(int argc, char **argv)
         }
         best[k] = fc.faces[i];
     }
-    char mode[32];
+    char mode[64];
     snprintf(mode, sizeof mode, "%s", fs_engine_descriptor_mode(fc.engine));
+    const char *rec = fs_recognizer_name(fs_engine_options(fc.engine)->recognizer);
+    double d = fs_descriptor_similarity(best[0].descriptor, best[1].descriptor,
+                                        fs_engine_descriptor_dim(fc.engine));
     face_cli_end(&fc);
     if (rc)
         return rc;
-    double d = fs_descriptor_distance(best[0].descriptor, best[1].descriptor);
-    int same = d < threshold;
-    double cal = fs_descriptor_mode_threshold(mode);
-    int calibrated = fabs(threshold - cal) < 5e-4;
+    int same = d >= threshold;
     if (json) {
         printf("{\"a\":");
         json_str(stdout, argv[optind]);
         printf(",\"b\":");
         json_str(stdout, argv[optind + 1]);
-        printf(",\"distance\":%.6f,\"threshold\":%g,\"threshold_calibrated\":%s,"
-               "\"descriptor_mode\":\"%s\",\"same\":%s,\"faces_a\":%d,\"faces_b\":%d}\n",
-               d, threshold, calibrated ? "true" : "false", mode, same ? "true" : "false",
+        printf(",\"similarity\":%.6f,\"threshold\":%g,\"threshold_calibrated\":%s,"
+               "\"recognizer\":\"%s\",\"descriptor_mode\":\"%s\",\"same\":%s,\"faces_a\":%d,"
+               "\"faces_b\":%d}\n",
+               d, threshold, calibrated ? "true" : "false", rec, mode, same ? "true" : "false",
                count[0], count[1]);
     } else {
-        printf("%s: distance %.4f -> %s (threshold %g", same ? "same" : "different", d,
+        printf("%s: similarity %.4f -> %s (threshold %g", same ? "same" : "different", d,
                same ? "same person" : "different people", threshold);
         if (calibrated)
-            printf(", calibrated on LFW for %s descriptors)\n", mode);
-        else if (!isnan(cal))
-            printf("; the LFW-calibrated one for %s descriptors is %g)\n", mode, cal);
+            printf(", calibrated on LFW for %s)\n", rec);
         else
-            printf(", not calibrated for %s descriptors)\n", mode);
+            printf(", set by hand; %s's calibrated one is verify.%s)\n", rec, rec);
         for (int k = 0; k < 2; k++)
             if (count[k] > 1)
                 printf("note: %s has %d faces; compared the most confident (score %.3f)\n",

@@ -14,12 +14,14 @@ echo
 echo "== facesearch detect: the faces in the sample photos"
 "$BIN" detect --models "$MODELS" "${photos[@]}" | sed "s|$MODELS/demo/||"
 
-# The decision threshold is verify.threshold, calibrated on LFW.
-threshold=$(sed -n '/^\[verify\]/,/^\[/s/^threshold *= *\([0-9.]*\).*/\1/p' "$CONF")
+# The decision threshold: the configured recognizer's verify.NAME,
+# calibrated on LFW (docs/accuracy.md).
+rec=$(sed -n '/^\[descriptor\]/,/^\[/s/^recognizer *= *\([a-z0-9]*\).*/\1/p' "$CONF")
+threshold=$(sed -n "/^\[verify\]/,/^\[/s/^$rec *= *\([0-9.]*\).*/\1/p" "$CONF")
 echo
 echo "== facesearch embed: which faces are the same person?"
-echo "   (128-D descriptors, euclidean distance < $threshold = same person;"
-echo "    the threshold verifies LFW pairs at 99.1 %, docs/accuracy.md)"
+echo "   ($rec descriptors, cosine similarity >= $threshold = same person:"
+echo "    the threshold calibrated on LFW A-M, docs/accuracy.md)"
 "$BIN" embed --tsv --models "$MODELS" "${photos[@]}" |
     awk -F'\t' -v T="$threshold" -v dir="$MODELS/demo/" '
     { n++; name[n] = substr($1, length(dir) + 1) " #" $2; photo[n] = $1
@@ -29,14 +31,14 @@ echo "    the threshold verifies LFW pairs at 99.1 %, docs/accuracy.md)"
         for (a = 1; a <= n; a++)
             for (b = a + 1; b <= n; b++) {
                 s = 0
-                for (i = 8; i <= last; i++) { d = v[a, i] - v[b, i]; s += d * d }
+                for (i = 8; i <= last; i++) s += v[a, i] * v[b, i]
                 pairs++
-                if (sqrt(s) < T) { same++; dist[same] = sqrt(s); pa[same] = a; pb[same] = b }
+                if (s >= T) { same++; sim[same] = s; pa[same] = a; pb[same] = b }
             }
-        # closest first
+        # most similar first
         for (i = 2; i <= same; i++)
-            for (j = i; j > 1 && dist[j] < dist[j - 1]; j--) {
-                t = dist[j]; dist[j] = dist[j - 1]; dist[j - 1] = t
+            for (j = i; j > 1 && sim[j] > sim[j - 1]; j--) {
+                t = sim[j]; sim[j] = sim[j - 1]; sim[j - 1] = t
                 t = pa[j]; pa[j] = pa[j - 1]; pa[j - 1] = t
                 t = pb[j]; pb[j] = pb[j - 1]; pb[j - 1] = t
             }
@@ -44,18 +46,18 @@ echo "    the threshold verifies LFW pairs at 99.1 %, docs/accuracy.md)"
             one = photo[pa[i]] == photo[pb[i]]
             inphoto += one
             if (i <= 8)
-                printf "  %.3f  %-14s ~ %-14s %s\n", dist[i], name[pa[i]], name[pb[i]],
+                printf "  %.3f  %-14s ~ %-14s %s\n", sim[i], name[pa[i]], name[pb[i]],
                        one ? "same? no: both are in one photo, a false match" : "same person"
         }
         if (same > 8)
-            printf "  ... and %d more pairs under %s\n", same - 8, T
-        printf "%d faces, %d pairs: %d under the threshold", n, pairs, same
+            printf "  ... and %d more pairs at or above %s\n", same - 8, T
+        printf "%d faces, %d pairs: %d at or above the threshold", n, pairs, same
         if (inphoto)
             printf ", %d of them two faces of one photo,\n" \
                    "i.e. certainly false matches: these photos show people of similar age and\n" \
-                   "make-up, closer to each other than most LFW pairs (see docs/accuracy.md).\n", inphoto
+                   "make-up (see docs/accuracy.md).\n", inphoto
         else
-            printf ".\n"
+            printf "; none of them two faces of one photo.\n"
     }'
 
 # --- The whole story on the six photos: ingest into a database, build the
@@ -63,6 +65,9 @@ echo "    the threshold verifies LFW pairs at 99.1 %, docs/accuracy.md)"
 DB=${DB:-index}
 echo
 echo "== facesearch ingest: every face of the sample photos into $DB/"
+# A database left by an earlier facesearch (or another recognizer) is moved
+# to the configured one first, in place.
+if [ -f "$DB/faces.mdb" ]; then "$BIN" reembed --db "$DB" --models "$MODELS" --quiet; fi
 "$BIN" ingest --db "$DB" "$MODELS/demo"
 "$BIN" stats --db "$DB"
 echo

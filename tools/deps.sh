@@ -22,7 +22,8 @@ DEPS_DIR=${DEPS_DIR:-build/deps}
 FAISS_VERSION=1.7.3
 
 PACKAGES=(gcc g++ make cmake dpkg-dev libfaiss-dev liblmdb-dev libopenblas-openmp-dev
-          libturbojpeg0-dev libpng-dev zlib1g-dev)
+          libturbojpeg0-dev libpng-dev zlib1g-dev
+          libonnx-dev protobuf-c-compiler libprotobuf-c-dev)
 
 log() { [ "$QUIET" = 1 ] || echo "deps: $*"; }
 die() { echo "deps: error: $*" >&2; exit 1; }

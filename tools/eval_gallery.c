@@ -31,7 +31,7 @@ typedef struct photo {
     int label;            /* identity index (folder, sorted by name) */
     int has_face;
     uint64_t face_id, image_id;
-    float vec[FS_DESCRIPTOR_DIM];
+    float vec[FS_DESCRIPTOR_MAX];
 } photo;
 
 typedef struct tree {
@@ -41,13 +41,15 @@ typedef struct tree {
     size_t n_names;
     char root[4096];      /* normalised --root */
     fs_db_snap *snap;
-    char mode[32];        /* descriptor mode of the database's model */
+    char mode[256];       /* descriptor mode of the database's model */
+    int dim;
 } tree;
 
 typedef struct gal_opts {
     const char *root, *db;
     int json, keep;
     int single;           /* eval ident --protocol single */
+    double reweight;      /* --reweight W of a fusion database; < 0: none */
 } gal_opts;
 
 static int gal_flag(void *ctx, fs_config *cfg, int c, const char *arg)
@@ -58,6 +60,13 @@ static int gal_flag(void *ctx, fs_config *cfg, int c, const char *arg)
     case 'd': o->db = arg; return 0;
     case 'j': o->json = 1; return 0;
     case 't': return cli_config_set(cfg, "dedup.threshold", arg, "--threshold");
+    case 'w': {
+        char *end;
+        o->reweight = strtod(arg, &end);
+        if (*end || !(o->reweight >= 0 && o->reweight <= 1))
+            return cli_usage_error("eval", "--reweight takes a weight from 0 to 1");
+        return 0;
+    }
     case 'p':
         if (strcmp(arg, "archive") && strcmp(arg, "single"))
             return cli_usage_error("eval ident", "--protocol is archive or single, not '%s'", arg);
@@ -117,7 +126,7 @@ static int collect(void *ctx, const fs_image_rec *img)
         ph->face_id = img->first_face + (uint64_t)k;
         if (fs_db_get_vector(t->snap, ph->face_id, &v, NULL) != FS_OK)
             return FS_EDB;
-        memcpy(ph->vec, v, sizeof ph->vec);
+        memcpy(ph->vec, v, sizeof(float) * (size_t)t->dim);
         ph->has_face = 1;
     }
     t->n++;
@@ -127,6 +136,28 @@ static int collect(void *ctx, const fs_image_rec *img)
 static int by_path(const void *a, const void *b)
 {
     return strcmp(((const photo *)a)->path, ((const photo *)b)->path);
+}
+
+/* --reweight W: a fused descriptor holds its unit parts scaled by
+ * sqrt(1-w0) and sqrt(w0); rescaled to W, the dot products become those of
+ * the fusion at W (0: the 128-D net alone, 1: the 512-D net alone), without
+ * ingesting again. */
+static int reweight(tree *t, double w)
+{
+    double w0;
+    if (t->dim != 640 || sscanf(t->mode, "fusion@%lf", &w0) != 1 || !(w0 > 0 && w0 < 1)) {
+        cli_error("--reweight needs a database of fused descriptors, not '%s'", t->mode);
+        return EXIT_USAGE;
+    }
+    float a = (float)sqrt((1 - w) / (1 - w0)), b = (float)sqrt(w / w0);
+    for (size_t i = 0; i < t->n; i++) {
+        for (int c = 0; c < 128; c++)
+            t->p[i].vec[c] *= a;
+        for (int c = 128; c < 640; c++)
+            t->p[i].vec[c] *= b;
+    }
+    snprintf(t->mode + strlen(t->mode), sizeof t->mode - strlen(t->mode), " reweighted %.2f", w);
+    return EXIT_OK;
 }
 
 static void tree_free(tree *t)
@@ -188,8 +219,8 @@ static int prepare(const gal_opts *o, fs_config *cfg, const char *cmd, char *dbd
     rc = fs_db_snap_begin(db, &t->snap, &e);
     fs_db_stats dbst;
     if (rc == FS_OK && (rc = fs_db_stats_get(t->snap, &dbst, &e)) == FS_OK) {
-        const char *m = strrchr(dbst.model_id, '/');
-        snprintf(t->mode, sizeof t->mode, "%s", m ? m + 1 : "");
+        snprintf(t->mode, sizeof t->mode, "%s", dbst.model_id);
+        t->dim = dbst.dim;
     }
     if (rc == FS_OK)
         rc = fs_db_foreach_image(t->snap, 0, collect, t, &e);
@@ -215,7 +246,7 @@ static int prepare(const gal_opts *o, fs_config *cfg, const char *cmd, char *dbd
                 o->root);
         return cli_fail(&e);
     }
-    return EXIT_OK;
+    return o->reweight >= 0 ? reweight(t, o->reweight) : EXIT_OK;
 }
 
 /* ------------------------------------------------------------- ident */
@@ -239,11 +270,13 @@ static void ident_help(void)
            "Reports rank-1 and rank-5 identification rates of the mated probes (a probe\n"
            "without a face is a miss) and the true-positive identification rate at a\n"
            "false-positive identification rate of 1 %% (threshold set on the non-mated\n"
-           "probes' best distances).\n"
+           "probes' best similarities).\n"
            "\n"
            "  --root DIR    the identity folders\n"
            "  --db DIR      ingest into (and keep) this database instead of a temporary one\n"
            "  --protocol P  archive (default) or single, as above\n"
+           "  --reweight W  a fused database's descriptors re-weighted to W (0: resnet128\n"
+           "                alone, 1: mfn512 alone) without ingesting again\n"
            "  --json        one JSON object: rank1, rank5 (percent), tpir_at_fpir_1pct,\n"
            "                probes, mated, nonmated, gallery, protocol, ...\n");
     face_cli_help_options(stdout);
@@ -265,8 +298,9 @@ int eval_ident(int argc, char **argv)
                                         {"db", required_argument, 0, 'd'},
                                         {"json", no_argument, 0, 'j'},
                                         {"protocol", required_argument, 0, 'p'},
+                                        {"reweight", required_argument, 0, 'w'},
                                         {0, 0, 0, 0}};
-    gal_opts o = {0};
+    gal_opts o = {.reweight = -1};
     fs_config *cfg;
     int rc = face_cli_parse(argc, argv, "eval ident", ident_help, own, gal_flag, &o, &cfg);
     if (rc >= 0)
@@ -286,7 +320,8 @@ int eval_ident(int argc, char **argv)
     /* Photos per identity (they are contiguous after the path sort). */
     size_t *first = calloc(t.n_names + 1, sizeof *first);
     int *role = calloc(t.n + 1, sizeof *role); /* 0 unused, 1 gallery, 2 mated, 3 non-mated */
-    float *gvec = malloc(sizeof(float) * FS_DESCRIPTOR_DIM * (t.n + 1));
+    const int dim = t.dim;
+    float *gvec = malloc(sizeof(float) * (size_t)dim * (t.n + 1));
     int64_t *gid = malloc(sizeof(int64_t) * (t.n + 1));
     int *glabel = malloc(sizeof(int) * (t.n + 1));
     if (!first || !role || !gvec || !gid || !glabel) {
@@ -325,25 +360,25 @@ int eval_ident(int argc, char **argv)
     for (size_t i = 0; i < t.n; i++) {
         if (role[i] != 1)
             continue;
-        float *g = gvec + ng * FS_DESCRIPTOR_DIM;
+        float *g = gvec + ng * (size_t)dim;
         int n = 0;
-        memset(g, 0, sizeof(float) * FS_DESCRIPTOR_DIM);
+        memset(g, 0, sizeof(float) * (size_t)dim);
         size_t j = i;
         for (; j < t.n && t.p[j].label == t.p[i].label; j++)
             if (role[j] == 1) {
-                for (int c = 0; c < FS_DESCRIPTOR_DIM; c++)
+                for (int c = 0; c < dim; c++)
                     g[c] += t.p[j].vec[c];
                 n++;
             }
-        for (int c = 0; c < FS_DESCRIPTOR_DIM; c++)
-            g[c] /= (float)n;
+        /* the mean of unit vectors, made unit again: cosine scores */
+        fs_descriptor_normalize(g, dim);
         gid[ng] = (int64_t)ng;
         glabel[ng++] = t.p[i].label;
         i = j - 1;
     }
     fs_error e = {0};
     fs_index *ix = NULL;
-    if (fs_index_from_vectors(NULL, FS_DESCRIPTOR_DIM, gvec, gid, ng, &ix, &e) != FS_OK) {
+    if (fs_index_from_vectors(NULL, dim, gvec, gid, ng, &ix, &e) != FS_OK) {
         rc = cli_fail(&e);
         goto out;
     }
@@ -378,7 +413,7 @@ int eval_ident(int argc, char **argv)
                "\"threshold_at_fpir_1pct\":%.6f,\"probes\":%zu,\"mated\":%zu,\"nonmated\":%zu,"
                "\"gallery\":%zu,\"identities\":%zu,\"photos\":%zu,\"no_face_probes\":%zu,"
                "\"descriptor_mode\":",
-               100 * res.rank1, 100 * res.rank5, 100 * res.tpir_at_fpir, res.threshold, np,
+               100 * res.rank1, 100 * res.rank5, 100 * res.tpir_at_fpir, 1 - res.threshold, np,
                res.mated, res.nonmated, ng, t.n_names, t.n, no_face);
         json_str(stdout, t.mode);
         printf(",\"protocol\":\"%s\"", o.single ? "single" : "archive");
@@ -388,8 +423,8 @@ int eval_ident(int argc, char **argv)
         printf("  gallery %zu faces; probes %zu mated, %zu non-mated (%zu without a face)\n", ng,
                res.mated, res.nonmated, no_face);
         printf("  rank-1 %.2f %%, rank-5 %.2f %%\n", 100 * res.rank1, 100 * res.rank5);
-        printf("  TPIR at FPIR 1 %%: %.2f %% (threshold %.4f)\n", 100 * res.tpir_at_fpir,
-               res.threshold);
+        printf("  TPIR at FPIR 1 %%: %.2f %% (similarity threshold %.4f)\n",
+               100 * res.tpir_at_fpir, 1 - res.threshold);
         printf("  %.1f s (ingest %.1f s)\n", secs, ingest_s);
     }
     free(rank_ids);
@@ -431,9 +466,14 @@ static void cluster_help(void)
            "\n"
            "  --root DIR      the identity folders (DIR/<name>/<photo>)\n"
            "  --db DIR        ingest into (and keep) this database\n"
-           "  --threshold T   link faces closer than T (dedup.threshold)\n"
+           "  --threshold T   link faces with a cosine similarity of at least T\n"
+           "                  (dedup.threshold; 0 = the recognizer's dedup.NAME)\n"
+           "  --reweight W    a fused database's descriptors re-weighted to W (0: resnet128\n"
+           "                  alone, 1: mfn512 alone), searched in an exact index of the\n"
+           "                  central faces\n"
            "  --json          one JSON object: precision, recall, f1 (0..1), clusters,\n"
-           "                  identities, photos, ...\n");
+           "                  identities, photos, threshold_at_far_1e-5 (over every\n"
+           "                  different-person pair: the rule behind dedup.NAME), ...\n");
     face_cli_help_options(stdout);
 }
 
@@ -443,8 +483,9 @@ int eval_cluster(int argc, char **argv)
                                         {"db", required_argument, 0, 'd'},
                                         {"json", no_argument, 0, 'j'},
                                         {"threshold", required_argument, 0, 't'},
+                                        {"reweight", required_argument, 0, 'w'},
                                         {0, 0, 0, 0}};
-    gal_opts o = {0};
+    gal_opts o = {.reweight = -1};
     fs_config *cfg;
     int rc = face_cli_parse(argc, argv, "eval cluster", cluster_help, own, gal_flag, &o, &cfg);
     if (rc >= 0)
@@ -461,9 +502,9 @@ int eval_cluster(int argc, char **argv)
         fs_config_destroy(cfg);
         return rc;
     }
-    float thr = (float)fs_config_real(cfg, "dedup.threshold");
-    if (thr <= 0)
-        thr = (float)fs_config_real(cfg, "verify.threshold");
+    char rec[32] = "fusion";
+    store_cli_recognizer(t.mode, rec, sizeof rec);
+    const float sim_thr = (float)cli_threshold(cfg, "dedup", rec), thr = 1.0f - sim_thr;
     int k = (int)fs_config_int(cfg, "dedup.k");
     fs_error e = {0};
     fs_db *db = NULL;
@@ -474,7 +515,7 @@ int eval_cluster(int argc, char **argv)
     /* The nodes: central faces, in face-id order as fs_knn_graph wants. */
     size_t n = 0;
     uint64_t *ids = malloc(sizeof(uint64_t) * (t.n + 1)), *photo_of = malloc(sizeof(uint64_t) * (t.n + 1));
-    float *vecs = malloc(sizeof(float) * FS_DESCRIPTOR_DIM * (t.n + 1));
+    float *vecs = malloc(sizeof(float) * (size_t)t.dim * (t.n + 1));
     size_t *node_photo = malloc(sizeof(size_t) * (t.n + 1));
     uint32_t *cl = malloc(sizeof(uint32_t) * (t.n + 1));
     int *cluster = malloc(sizeof(int) * (t.n + 1)), *label = malloc(sizeof(int) * (t.n + 1));
@@ -482,14 +523,6 @@ int eval_cluster(int argc, char **argv)
     size_t n_edges = 0, n_clusters = 0;
     if (!ids || !photo_of || !vecs || !node_photo || !cl || !cluster || !label) {
         rc = EXIT_INTERNAL;
-        goto out;
-    }
-    if (fs_db_open(dbdir, &ro, &db, &e) != FS_OK || fs_index_build(db, dbdir, &bo, &info, &e) != FS_OK ||
-        fs_index_open(dbdir, &ix, &e) != FS_OK ||
-        fs_index_set_search(ix, (int)fs_config_int(cfg, "index.nprobe"),
-                            (int)fs_config_int(cfg, "index.ef_search"),
-                            fs_config_real(cfg, "index.k_factor"), &e) != FS_OK) {
-        rc = cli_fail(&e);
         goto out;
     }
     /* Photos are in path order; nodes must be in face-id order. */
@@ -501,7 +534,23 @@ int eval_cluster(int argc, char **argv)
     for (size_t j = 0; j < n; j++) {
         ids[j] = t.p[ord[j]].face_id;
         photo_of[j] = t.p[ord[j]].image_id;
-        memcpy(vecs + j * FS_DESCRIPTOR_DIM, t.p[ord[j]].vec, sizeof t.p[0].vec);
+        memcpy(vecs + j * (size_t)t.dim, t.p[ord[j]].vec, sizeof(float) * (size_t)t.dim);
+    }
+    int st = FS_OK;
+    if (o.reweight >= 0) {
+        int64_t *ix_ids = (int64_t *)ids; /* face ids fit int64 */
+        st = fs_index_from_vectors(NULL, t.dim, vecs, ix_ids, n, &ix, &e);
+        snprintf(info.factory, sizeof info.factory, "IDMap,Flat (central faces)");
+    } else if ((st = fs_db_open(dbdir, &ro, &db, &e)) == FS_OK &&
+               (st = fs_index_build(db, dbdir, &bo, &info, &e)) == FS_OK &&
+               (st = fs_index_open(dbdir, &ix, &e)) == FS_OK) {
+        st = fs_index_set_search(ix, (int)fs_config_int(cfg, "index.nprobe"),
+                                 (int)fs_config_int(cfg, "index.ef_search"),
+                                 fs_config_real(cfg, "index.k_factor"), &e);
+    }
+    if (st != FS_OK) {
+        rc = cli_fail(&e);
+        goto out;
     }
     fs_cluster_opts co = {0, 1, photo_of};
     if (fs_knn_graph(ix, vecs, ids, photo_of, n, k + 1, thr, &edges, &n_edges, &e) != FS_OK ||
@@ -517,19 +566,43 @@ int eval_cluster(int argc, char **argv)
         cluster[ord[j]] = (int)cl[j];
     fs_pairwise pw;
     fs_eval_pairwise(cluster, label, t.n, &pw);
+    /* the rule behind dedup.NAME: the similarity at FAR 1e-5 over every
+     * different-person pair of the central faces */
+    static const double fars[3] = {1e-4, 1e-5, 1e-6};
+    float far_thr[3];
+    uint64_t imp_pairs = 0;
+    int *node_label = malloc(sizeof(int) * (n + 1));
+    for (size_t j = 0; node_label && j < n; j++)
+        node_label[j] = t.p[ord[j]].label;
+    if (!node_label ||
+        fs_eval_impostor_thresholds(vecs, t.dim, node_label, n, fars, 3, far_thr, &imp_pairs) !=
+            FS_OK) {
+        free(node_label);
+        rc = EXIT_INTERNAL;
+        goto out;
+    }
+    free(node_label);
     double secs = fs_now() - t0;
     if (o.json) {
         printf("{\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"clusters\":%zu,"
                "\"identities\":%zu,\"photos\":%zu,\"faces\":%zu,\"threshold\":%.4f,\"k\":%d,"
                "\"edges\":%zu,\"factory\":",
-               pw.precision, pw.recall, pw.f1, pw.clusters, pw.identities, t.n, n, thr, k, n_edges);
+               pw.precision, pw.recall, pw.f1, pw.clusters, pw.identities, t.n, n, sim_thr, k,
+               n_edges);
         json_str(stdout, info.factory);
+        printf(",\"impostor_pairs\":%llu,\"threshold_at_far_1e-4\":%.4f,"
+               "\"threshold_at_far_1e-5\":%.4f,\"threshold_at_far_1e-6\":%.4f",
+               (unsigned long long)imp_pairs, far_thr[0], far_thr[1], far_thr[2]);
         printf(",\"ingest_s\":%.1f,\"seconds\":%.1f}\n", ingest_s, secs);
     } else {
         printf("clustering on %s: %zu photos of %zu identities (%zu with a face)\n", o.root, t.n,
                pw.identities, n);
-        printf("  threshold %.3f, k %d, index %s: %zu clusters\n", thr, k, info.factory, pw.clusters);
+        printf("  similarity threshold %.3f, k %d, index %s: %zu clusters\n", sim_thr, k,
+               info.factory, pw.clusters);
         printf("  pairwise precision %.4f, recall %.4f, F1 %.4f\n", pw.precision, pw.recall, pw.f1);
+        printf("  over %llu different-person pairs: similarity %.4f at FAR 1e-4, %.4f at 1e-5, "
+               "%.4f at 1e-6\n",
+               (unsigned long long)imp_pairs, far_thr[0], far_thr[1], far_thr[2]);
         printf("  %.1f s (ingest %.1f s)\n", secs, ingest_s);
     }
     rc = EXIT_OK;

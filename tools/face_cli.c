@@ -23,12 +23,20 @@ void face_cli_help_options(FILE *f)
             "  --fallback, --no-fallback\n"
             "                       no face found: retry on the photo padded on every side,\n"
             "                       for tightly cropped faces (detect.fallback)\n"
-            "  --align ref|chip     recognition input: face-api's crop or dlib's aligned chip\n"
-            "                       (descriptor.align)\n"
+            "  --landmark-flip, --no-landmark-flip\n"
+            "                       average the landmarks with the mirror image's\n"
+            "                       (detect.landmark_flip)\n"
+            "  --recognizer NAME    mfn512 (the 512-D ArcFace MobileFaceNet, default),\n"
+            "                       resnet128 (face-api's 128-D ResNet) or fusion (both)\n"
+            "                       (descriptor.recognizer)\n"
+            "  --fusion-weight W    the 512-D net's share of a fused similarity, 0 < W < 1\n"
+            "                       (descriptor.fusion_weight, 0.5)\n"
+            "  --align ref|chip     the 128-D net's input: face-api's crop or dlib's aligned\n"
+            "                       chip (descriptor.align)\n"
             "  --flip, --no-flip    average descriptors with the mirror image's (descriptor.flip)\n"
             "  --reference          the reference pipeline exactly (face-api): ssd at 512,\n"
             "                       score > 0.5, at most 100 faces, no fit, tiles or\n"
-            "                       fallback, ref alignment, no flip\n"
+            "                       fallback, resnet128 on the ref alignment, no flip\n"
             "  --no-orientation     ignore EXIF orientation (decode.apply_orientation)\n"
             "  --threads N          threads (run.threads; 0 = all cores)\n"
             "  --precision P        conv arithmetic: fp32, bf16 or auto (nn.precision)\n");
@@ -53,6 +61,14 @@ int face_cli_option(fs_config *cfg, int c, const char *arg)
     case FACE_OPT_NO_FALLBACK:
         return cli_config_set(cfg, "detect.fallback", "false", "--no-fallback");
     case FACE_OPT_ALIGN: return cli_config_set(cfg, "descriptor.align", arg, "--align");
+    case FACE_OPT_LM_FLIP:
+        return cli_config_set(cfg, "detect.landmark_flip", "true", "--landmark-flip");
+    case FACE_OPT_NO_LM_FLIP:
+        return cli_config_set(cfg, "detect.landmark_flip", "false", "--no-landmark-flip");
+    case FACE_OPT_RECOGNIZER:
+        return cli_config_set(cfg, "descriptor.recognizer", arg, "--recognizer");
+    case FACE_OPT_FUSION_WEIGHT:
+        return cli_config_set(cfg, "descriptor.fusion_weight", arg, "--fusion-weight");
     case FACE_OPT_FLIP: return cli_config_set(cfg, "descriptor.flip", "true", "--flip");
     case FACE_OPT_NO_FLIP: return cli_config_set(cfg, "descriptor.flip", "false", "--no-flip");
     case FACE_OPT_REFERENCE: {
@@ -61,7 +77,8 @@ int face_cli_option(fs_config *cfg, int c, const char *arg)
             {"detect.min_score", "0.5"},   {"detect.max_faces", "100"},
             {"detect.fit_input", "false"}, {"detect.tile_size", "0"},
             {"detect.fallback", "false"},  {"descriptor.align", "ref"},
-            {"descriptor.flip", "false"},  {"nn.precision", "fp32"}};
+            {"descriptor.flip", "false"},  {"nn.precision", "fp32"},
+            {"descriptor.recognizer", "resnet128"}, {"detect.landmark_flip", "false"}};
         for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++)
             if (cli_config_set(cfg, ref[i][0], ref[i][1], "--reference"))
                 return EXIT_USAGE;
@@ -121,9 +138,14 @@ int face_cli_options(const fs_config *cfg, fs_engine_opts *o, fs_decode_opts *d)
     o->fit_input = fs_config_bool(cfg, "detect.fit_input");
     o->tile_size = (int)fs_config_int(cfg, "detect.tile_size");
     o->fallback = fs_config_bool(cfg, "detect.fallback");
+    o->landmark_flip = fs_config_bool(cfg, "detect.landmark_flip");
     o->align = strcmp(fs_config_str(cfg, "descriptor.align"), "chip") == 0 ? FS_ALIGN_CHIP
                                                                             : FS_ALIGN_REF;
     o->flip = fs_config_bool(cfg, "descriptor.flip");
+    if (fs_recognizer_parse(fs_config_str(cfg, "descriptor.recognizer"), &o->recognizer, &e) !=
+        FS_OK)
+        return cli_fail(&e);
+    o->fusion_weight = (float)fs_config_real(cfg, "descriptor.fusion_weight");
     if (fs_precision_parse(fs_config_str(cfg, "nn.precision"), &o->precision, &e) != FS_OK)
         return cli_fail(&e);
     memset(d, 0, sizeof *d);
@@ -221,7 +243,7 @@ void face_cli_json_face(FILE *f, const fs_face *face, int landmarks, int descrip
     }
     if (descriptor && (face->flags & FS_FACE_DESCRIPTOR)) {
         fprintf(f, ",\"descriptor\":[");
-        for (int i = 0; i < FS_DESCRIPTOR_DIM; i++)
+        for (int i = 0; i < descriptor; i++)
             fprintf(f, "%s%.9g", i ? "," : "", face->descriptor[i]);
         fprintf(f, "]");
         if (face->flags & FS_FACE_EMPTY_CROP)
@@ -241,7 +263,7 @@ void face_cli_json_photo(FILE *f, const fs_engine *e, const char *path, const fs
     for (int i = 0; i < n; i++) {
         if (i)
             fputc(',', f);
-        face_cli_json_face(f, &faces[i], landmarks, descriptor);
+        face_cli_json_face(f, &faces[i], landmarks, descriptor ? fs_engine_descriptor_dim(e) : 0);
     }
     fprintf(f, "]");
     if (descriptor)

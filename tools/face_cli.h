@@ -15,7 +15,8 @@
 /* Codes of the long-only face options (above any character). */
 enum {
     FACE_OPT_FIT = 1000, FACE_OPT_NO_FIT, FACE_OPT_TILE, FACE_OPT_FALLBACK,
-    FACE_OPT_NO_FALLBACK, FACE_OPT_ALIGN, FACE_OPT_FLIP, FACE_OPT_NO_FLIP, FACE_OPT_REFERENCE
+    FACE_OPT_NO_FALLBACK, FACE_OPT_ALIGN, FACE_OPT_FLIP, FACE_OPT_NO_FLIP, FACE_OPT_REFERENCE,
+    FACE_OPT_RECOGNIZER, FACE_OPT_FUSION_WEIGHT, FACE_OPT_LM_FLIP, FACE_OPT_NO_LM_FLIP
 };
 
 /* Long options every face command accepts; splice into its option table. */
@@ -37,7 +38,11 @@ enum {
     {"align", required_argument, 0, FACE_OPT_ALIGN},           \
     {"flip", no_argument, 0, FACE_OPT_FLIP},                   \
     {"no-flip", no_argument, 0, FACE_OPT_NO_FLIP},             \
-    {"reference", no_argument, 0, FACE_OPT_REFERENCE}
+    {"reference", no_argument, 0, FACE_OPT_REFERENCE},         \
+    {"recognizer", required_argument, 0, FACE_OPT_RECOGNIZER}, \
+    {"fusion-weight", required_argument, 0, FACE_OPT_FUSION_WEIGHT}, \
+    {"landmark-flip", no_argument, 0, FACE_OPT_LM_FLIP},       \
+    {"no-landmark-flip", no_argument, 0, FACE_OPT_NO_LM_FLIP}
 
 /* Help lines for FACE_CLI_LONG_OPTIONS. */
 void face_cli_help_options(FILE *f);
@@ -98,9 +103,10 @@ int face_cli_each_photo(fs_config *cfg, int argc, char **argv, int first, int st
                         face_cli_print_fn print, void *ctx);
 
 /* Writes a face as a JSON object: score, box {x,y,width,height}, and the
- * landmarks ([[x,y],...]) and/or the descriptor when asked and present
- * (the golden files' layout, so tools/compare.mjs can diff them). */
-void face_cli_json_face(FILE *f, const fs_face *face, int landmarks, int descriptor);
+ * landmarks ([[x,y],...]) when asked and present, and the descriptor's
+ * first descriptor_dim values when > 0 and present (the golden files'
+ * layout, so tools/compare.mjs can diff them). */
+void face_cli_json_face(FILE *f, const fs_face *face, int landmarks, int descriptor_dim);
 
 /* Writes {"path":...,"width":...,"height":...,"faces":[...],"ms":...} on
  * one line; with descriptors, also "descriptor_mode" (e's). */

@@ -14,10 +14,11 @@
 static const fs_command commands[] = {
     {"info", cmd_info, "show format, size, orientation and decode time of photos"},
     {"detect", cmd_detect, "find faces: boxes, scores, 68 landmarks"},
-    {"embed", cmd_embed, "128-D face descriptors of the faces in photos"},
+    {"embed", cmd_embed, "face descriptors of the faces in photos"},
     {"verify", cmd_verify, "are the faces in two photos the same person?"},
     {"ingest", cmd_ingest, "find and store every face of a photo archive (incremental)"},
     {"stats", cmd_stats, "what a database holds: photos, faces, errors, model"},
+    {"reembed", cmd_reembed, "move a database to the configured recognizer, in place"},
     {"build", cmd_build, "build the FAISS index over every stored face"},
     {"query", cmd_query, "find a person: the nearest stored faces to the faces of a photo"},
     {"dedup", cmd_dedup, "group all stored faces into identities (duplicate enrolments)"},

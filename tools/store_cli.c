@@ -4,27 +4,82 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
+
 void store_cli_model(const fs_engine *e, fs_db_model *m, char *buf, size_t cap)
 {
     /* id in the first 256 bytes, the weight checksums after it. */
-    const char *rec_file = "face_recognition_model.bin", *rec_sum = "";
-    size_t used = 256;
+    char sums[160] = "";
+    size_t used = 256, s = 0;
     buf[used] = '\0';
     for (int i = 0, n = fs_engine_weight_files(e, 0, NULL, NULL); i < n; i++) {
         const char *file, *sum;
         fs_engine_weight_files(e, i, &file, &sum);
-        if (strstr(file, "recognition") && strstr(file, ".bin")) {
-            rec_file = file;
-            rec_sum = sum;
-        }
+        /* the recognition weights decide the descriptor space */
+        if ((strstr(file, "recognition") && strstr(file, ".bin")) || strstr(file, ".onnx"))
+            s += (size_t)snprintf(sums + s, sizeof sums - s, "%s%.16s", s ? "+" : "", sum);
         if (used < cap)
             used += (size_t)snprintf(buf + used, cap - used, "%s%s=%s", i ? ";" : "", file, sum);
     }
-    /* Descriptors of another crop or flip mode live in another space:
-     * the mode is part of the id, so such a database is refused. */
-    snprintf(buf, 256, "face-api-1.7.15/%s@%.16s/%s", rec_file, rec_sum,
-             fs_engine_descriptor_mode(e));
+    /* recogniser, crop and flip mode, metric, then the weights: descriptors
+     * of another of any of these live in another space, so such a database
+     * is refused. */
+    snprintf(buf, 256, "%s/cosine/%s", fs_engine_descriptor_mode(e), sums);
     m->id = buf;
     m->checksum = buf + 256;
-    m->dim = FS_DESCRIPTOR_DIM;
+    m->dim = fs_engine_descriptor_dim(e);
+}
+
+const char *store_cli_recognizer(const char *model_id, char *buf, size_t cap)
+{
+    size_t n = strcspn(model_id, "@/");
+    fs_recognizer r;
+    snprintf(buf, cap, "%.*s", (int)n, model_id);
+    return fs_recognizer_parse(buf, &r, NULL) == FS_OK ? buf : NULL;
+}
+
+int store_cli_usable(const fs_db_stats *st, const char *dir)
+{
+    char rec[32];
+    if (st->reembed_model[0]) {
+        cli_error("%s: a reembed to '%s' is under way (photos below id %llu of %llu done): its "
+                  "vectors are of two models; run facesearch reembed to finish it",
+                  dir, st->reembed_model, (unsigned long long)st->reembed_next_image,
+                  (unsigned long long)st->next_image_id);
+        return EXIT_DATA;
+    }
+    if (!store_cli_recognizer(st->model_id, rec, sizeof rec)) {
+        cli_error("%s: the database holds descriptors of an earlier facesearch ('%s'); run "
+                  "facesearch reembed to move it to the configured recognizer",
+                  dir, st->model_id);
+        return EXIT_DATA;
+    }
+    return EXIT_OK;
+}
+
+int store_cli_configure(fs_config *cfg, const char *model_id)
+{
+    /* "REC[@W]/ALIGN[+flip]/cosine/..." (fs_engine_descriptor_mode) */
+    char rec[32], align[16] = "";
+    if (!store_cli_recognizer(model_id, rec, sizeof rec))
+        return cli_error("database model '%s' names no recognizer", model_id), EXIT_DATA;
+    const char *at = strchr(model_id, '@'), *slash = strchr(model_id, '/');
+    if (!slash)
+        return cli_error("database model '%s' has no alignment", model_id), EXIT_DATA;
+    size_t n = strcspn(slash + 1, "+/");
+    snprintf(align, sizeof align, "%.*s", (int)n, slash + 1);
+    int flip = strncmp(slash + 1 + n, "+flip", 5) == 0;
+    if (cli_config_set(cfg, "descriptor.recognizer", rec, "the database") ||
+        cli_config_set(cfg, "descriptor.flip", flip ? "true" : "false", "the database"))
+        return EXIT_DATA;
+    if (strcmp(align, "arcface") != 0 &&
+        cli_config_set(cfg, "descriptor.align", align, "the database"))
+        return EXIT_DATA;
+    if (at && at < slash) {
+        char w[16];
+        snprintf(w, sizeof w, "%.*s", (int)(slash - at - 1), at + 1);
+        if (cli_config_set(cfg, "descriptor.fusion_weight", w, "the database"))
+            return EXIT_DATA;
+    }
+    return EXIT_OK;
 }

@@ -5,13 +5,31 @@
 
 #include <stddef.h>
 
+#include "facesearch/config.h"
 #include "facesearch/face.h"
 #include "facesearch/store.h"
 
-/* Fills *m for engine e.  Only what changes descriptors counts: the
- * recognition weights (by checksum) and how faces are cropped for them —
- * not the detector, so `ingest --detector tiny` can add to an SSD-built
- * database.  id and checksum text live in buf (cap >= 1024). */
+/* Fills *m for engine e: id "MODE/cosine/SUMS" -- the descriptor mode
+ * (recogniser, crop, flip: fs_engine_descriptor_mode), the metric, and the
+ * first 16 hex digits of the recognition weights' sha256.  Only what changes
+ * descriptors counts, not the detector, so `ingest --detector tiny` can add
+ * to an SSD-built database.  id and checksum text live in buf (cap >= 1024). */
 void store_cli_model(const fs_engine *e, fs_db_model *m, char *buf, size_t cap);
+
+/* The recogniser named by a database's model id ("resnet128", "mfn512",
+ * "fusion") written to buf, or NULL for ids of an earlier facesearch
+ * (before recognisers were named: euclidean, unnormalised 128-D). */
+const char *store_cli_recognizer(const char *model_id, char *buf, size_t cap);
+
+/* EXIT_OK when the database's vectors can be searched: no reembed is under
+ * way and they are of a current model; else prints why (naming dir and
+ * what to run) and returns EXIT_DATA. */
+int store_cli_usable(const fs_db_stats *st, const char *dir);
+
+/* Sets the configuration's descriptor keys (recognizer, fusion weight,
+ * alignment, flip) to the descriptor mode of a database's model id, so that
+ * new descriptors (query photos) land in the database's space.  Returns
+ * EXIT_OK, or prints why and returns EXIT_DATA for an id it cannot read. */
+int store_cli_configure(fs_config *cfg, const char *model_id);
 
 #endif

@@ -11,6 +11,7 @@
 #define FACESEARCH_EVAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "facesearch/common.h"
 
@@ -51,6 +52,15 @@ int fs_eval_kfold_folds(const float *dist, const int *same, const int *fold, siz
  * pairs are never accepted. */
 double fs_eval_tar_at_far(const float *dist, const int *same, size_t n, double far,
                           float *thr);
+
+/* Cosine-similarity thresholds at false accept rates far[0..n_far-1] over
+ * every different-label pair of n unit vectors (dim floats each): thr[f]
+ * is the lowest similarity (to 5e-5) above which at most far[f] of those
+ * pairs lie -- a pairs file has too few impostor pairs for FAR 1e-5.
+ * *pairs (may be NULL) gets the number of impostor pairs.  O(n^2 dim) in
+ * sgemm blocks, O(n) memory.  Errors: FS_ENOMEM. */
+int fs_eval_impostor_thresholds(const float *vecs, int dim, const int *label, size_t n,
+                                const double *far, int n_far, float *thr, uint64_t *pairs);
 
 /* ---- LFW pairs files ---------------------------------------------------- */
 

@@ -11,9 +11,16 @@
  *               the weights, face-api's NMS) or the package's TinyFaceDetector
  *               (tiny YOLOv2 with separable convs, input side a multiple of 32)
  *   landmarks   the 68-point net on the detection box's crop (112x112)
- *   descriptor  the dlib-style ResNet on the landmark-derived crop (150x150)
- *               or on dlib's aligned face chip, optionally flip-averaged;
- *               not L2-normalised; compare with euclidean distance
+ *   descriptor  one of the recognisers (fs_recognizer): the dlib-style
+ *               ResNet (128-D) on the landmark-derived crop (150x150) or on
+ *               dlib's aligned face chip; a MobileFaceNet-style ArcFace
+ *               network (512-D, ONNX, from faceplugin-face-recognition-js
+ *               0.0.1) on the 5-point ArcFace chip (112x112, fed in BGR
+ *               order, which measures far better than RGB); or both,
+ *               fused.  Optionally flip-averaged.  Descriptors are
+ *               L2-normalised and compared by cosine similarity (the dot
+ *               product); the 128-D net's raw output is the reference's,
+ *               divided by its norm.
  *
  * Threading model (the ingest stage): one fs_engine, created once, is shared
  * read-only by all threads; each thread creates its own fs_worker (which owns
@@ -31,7 +38,7 @@
 #include "facesearch/nn.h"
 
 #define FS_LANDMARKS 68
-#define FS_DESCRIPTOR_DIM 128
+#define FS_DESCRIPTOR_MAX 640  /* the longest descriptor (the fusion's) */
 #define FS_MAX_FACES 1000  /* upper bound of fs_engine_opts.max_faces */
 
 typedef enum fs_detector_kind {
@@ -48,6 +55,23 @@ typedef enum fs_align_kind {
                           shape (150 px, padding 0.25), so the face is
                           upright and at a fixed scale */
 } fs_align_kind;
+
+/* The recognition network(s) behind a descriptor. */
+typedef enum fs_recognizer {
+    FS_REC_RESNET128 = 0, /* face-api's port of dlib's ResNet: 128-D */
+    FS_REC_MFN512,        /* the ONNX MobileFaceNet-style ArcFace net: 512-D */
+    FS_REC_FUSION         /* both: [sqrt(1-w) u128, sqrt(w) u512], 640-D, so
+                             the cosine is (1-w) cos128 + w cos512 */
+} fs_recognizer;
+
+/* Parses "resnet128", "mfn512" or "fusion".  FS_OK or FS_EUSAGE. */
+int fs_recognizer_parse(const char *name, fs_recognizer *r, fs_error *err);
+
+/* Name of a recogniser (as parsed). */
+const char *fs_recognizer_name(fs_recognizer r);
+
+/* Descriptor length of a recogniser: 128, 512 or 640. */
+int fs_recognizer_dim(fs_recognizer r);
 
 /* Engine options; initialise with fs_engine_opts_init, then adjust.  Every
  * option left at its fs_engine_opts_init value gives the reference pipeline
@@ -74,7 +98,16 @@ typedef struct fs_engine_opts {
                           padded by half its size on every side (tightly
                           cropped faces: ID photos, LFW); such faces carry
                           FS_FACE_FALLBACK */
-    fs_align_kind align;  /* recognition input (FS_ALIGN_REF) */
+    int landmark_flip; /* landmarks = mean of the crop's and its mirror
+                          image's (each point with its mirrored partner):
+                          steadier points, better aligned chips (LFW A-M
+                          eval ident rank-1 98.71 -> 98.97 % with mfn512);
+                          costs a second landmark pass */
+    fs_recognizer recognizer; /* FS_REC_RESNET128 (the reference's) */
+    float fusion_weight;  /* FS_REC_FUSION: weight of the 512-D net's cosine,
+                             0 < w < 1 (0.5) */
+    fs_align_kind align;  /* the 128-D net's input (FS_ALIGN_REF); the 512-D
+                             net always takes the 5-point ArcFace chip */
     int flip;          /* descriptor = mean of the face's and its mirror
                           image's descriptors (costs a second recognition
                           pass) */
@@ -123,7 +156,9 @@ typedef struct fs_face {
     fs_rect landmark_crop;    /* the crop fed to the landmark net */
     fs_rect descriptor_crop;  /* the crop fed to the recognition net */
     double landmarks[FS_LANDMARKS][2]; /* iBUG-68 points (x, y) */
-    float descriptor[FS_DESCRIPTOR_DIM];
+    float descriptor[FS_DESCRIPTOR_MAX]; /* the first fs_engine_descriptor_dim
+                                            values, unit length (or all zero:
+                                            FS_FACE_EMPTY_CROP) */
 } fs_face;
 
 /* What fs_worker_faces computes (bit mask). */
@@ -158,21 +193,21 @@ const fs_engine_opts *fs_engine_options(const fs_engine *e);
  * "face-api-1.7.15/ssd_mobilenetv1+face_landmark_68+face_recognition". */
 const char *fs_engine_model_id(const fs_engine *e);
 
+/* Length of the engine's descriptors (fs_recognizer_dim of its recogniser). */
+int fs_engine_descriptor_dim(const fs_engine *e);
+
 /*
  * A short stable name of everything in the engine's options that changes
- * what a face's descriptor is: the alignment ("ref" or "chip"), then
- * "+flip" when flip-averaged -- e.g. "ref", "chip+flip".  Descriptors of
+ * what a face's descriptor is: the recogniser, then for the 128-D net its
+ * alignment ("ref" or "chip"), for the fusion its weight, then "+flip" when
+ * flip-averaged -- e.g. "resnet128/chip+flip", "mfn512/arcface+flip",
+ * "fusion@0.50/chip+flip".  Descriptors of
  * different modes must not be compared or indexed together: a database
  * records it and refuses vectors of another mode.  (Detector options move
  * boxes, hence descriptors slightly, as any re-detection does, but do not
  * change the descriptor space; they are not part of the mode.)  Owned by e.
  */
 const char *fs_engine_descriptor_mode(const fs_engine *e);
-
-/* The verification threshold calibrated on LFW (docs/accuracy.md: the mean
- * of the 10 per-fold thresholds on LFW A-M) for a descriptor mode as named
- * by fs_engine_descriptor_mode; NAN for an unknown mode. */
-double fs_descriptor_mode_threshold(const char *mode);
 
 /* Weight files in use: returns how many; for 0 <= i < count, *file gets the
  * file name and *sha256 its checksum as 64 hex digits (owned by e). */
@@ -184,7 +219,8 @@ int fs_engine_weight_files(const fs_engine *e, int i, const char **file,
 fs_precision fs_engine_precision(const fs_engine *e);
 
 /* Floating-point operations of one pass of each net: detector (at its input
- * size), landmark net, recognition net. */
+ * size), landmark net, recognition net(s) (both, for the fusion; once, without
+ * the flip's second pass). */
 void fs_engine_flops(const fs_engine *e, double *detector, double *landmarks,
                      double *descriptor);
 
@@ -267,8 +303,25 @@ int fs_similarity_fit(int n, const double (*from)[2], const double (*to)[2], dou
  */
 int fs_face_chip_transform(const fs_face *face, double m[6]);
 
-/* Euclidean distance between two descriptors (the reference's metric). */
-float fs_descriptor_distance(const float *a, const float *b);
+/*
+ * The ArcFace alignment of a face with landmarks, for the 512-D net: five
+ * points made from the 68 -- each eye's centre (mean of its six points,
+ * 36-41 and 42-47), the nose tip (30), the mouth corners (48, 54) -- mapped
+ * by a least-squares similarity onto InsightFace's 112x112 template; m maps
+ * chip pixel indices to photo pixel indices.  Errors: FS_EUSAGE.
+ */
+int fs_face_arcface_transform(const fs_face *face, double m[6]);
+
+/* The five ArcFace points of a face's 68 landmarks, in its coordinates. */
+void fs_face_five_points(const double lm[FS_LANDMARKS][2], double pts[5][2]);
+
+/* Cosine similarity of two unit descriptors of dim values (their dot
+ * product, in double): 1 identical, about 0 unrelated.  An all-zero
+ * descriptor (an empty crop) has similarity 0 with everything. */
+float fs_descriptor_similarity(const float *a, const float *b, int dim);
+
+/* Scales v (dim values) to unit length; an all-zero vector stays zero. */
+void fs_descriptor_normalize(float *v, int dim);
 
 /* The face a single-subject photo (LFW, an ID photo) is about, among n
  * boxes {x, y, w, h}: of the boxes containing the photo's centre the largest,

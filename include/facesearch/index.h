@@ -2,8 +2,9 @@
  * facesearch/index.h — the FAISS index over every stored face.
  *
  * Files (in the database directory, see docs/formats.md):
- *   faces.faiss        a plain FAISS index (faiss.read_index loads it), L2
- *                      metric over the raw descriptors, FAISS ids = face ids;
+ *   faces.faiss        a plain FAISS index (faiss.read_index loads it), inner
+ *                      product over the unit descriptors (= cosine
+ *                      similarity), FAISS ids = face ids;
  *   faces.faiss.json   its sidecar: factory, model, vector count, the database
  *                      state it was built from (next face id, removed-faces
  *                      counter, generation), build time, and a fingerprint of
@@ -12,8 +13,9 @@
  * a killed build leaves either the old pair, or a new index whose sidecar no
  * longer matches — reported, and mended by the next build.
  *
- * Distances returned by searches are euclidean (not squared), the metric the
- * recogniser was trained for.  An fs_index is used by one thread at a time:
+ * Distances returned by searches are cosine distances, 1 - cosine
+ * similarity (0 identical, 1 unrelated, up to 2), so that lower is nearer;
+ * what commands print is the similarity itself.  An fs_index is used by one thread at a time:
  * FAISS spreads each search over the OpenMP threads itself (over a batch's
  * queries, or over a single query's lists), and parameter changes are not
  * thread-safe.
@@ -96,8 +98,9 @@ int fs_index_set_search(fs_index *ix, int nprobe, int ef_search, double k_factor
                         fs_error *err);
 
 /*
- * k nearest neighbours of nq queries (nq * dim floats).  dist (nq * k) gets
- * euclidean distances, ids (nq * k) face ids, -1 where fewer than k exist.
+ * k nearest neighbours of nq queries (nq * dim floats, unit length).  dist
+ * (nq * k) gets cosine distances (1 - cos; INFINITY where fewer than k
+ * exist), ids (nq * k) face ids, -1 where fewer than k exist.
  * Errors: FS_EINDEX.
  */
 int fs_index_search(fs_index *ix, const float *queries, int nq, int k,

@@ -1,7 +1,7 @@
 /*
  * facesearch/nn.h — a small float32 CNN runtime on OpenBLAS.
  *
- * Four parts:
+ * Five parts:
  *
  *  1. JSON: a strict, bounded parser for TF.js weight manifests (and the test
  *     data).  Malformed input is an error with a byte offset, never a crash.
@@ -14,7 +14,9 @@
  *     and per-channel scale layers are folded into the conv weights when the
  *     layer is added.  Activations are NHWC, batch 1, TensorFlow padding
  *     semantics (SAME pads the extra pixel at the bottom/right).
- *  4. Plans (fs_plan): a network's shapes, buffer layout and arithmetic
+ *  4. ONNX: fs_onnx_load maps an .onnx graph (Conv, PRelu, Add, Reshape)
+ *     onto the same layers.
+ *  5. Plans (fs_plan): a network's shapes, buffer layout and arithmetic
  *     precision (float32, or bfloat16 products on AVX-512 BF16) for one input
  *     size.  Running a plan allocates nothing: every activation lives at a
  *     fixed offset of a caller-provided workspace, buffers are reused once
@@ -200,12 +202,16 @@ typedef enum fs_act {
     FS_ACT_NONE,
     FS_ACT_RELU,
     FS_ACT_RELU6,  /* clamp to [0, 6] */
-    FS_ACT_LEAKY   /* x > 0 ? x : 0.1 x (tiny YOLO) */
+    FS_ACT_LEAKY,  /* x > 0 ? x : 0.1 x (tiny YOLO) */
+    FS_ACT_PRELU   /* x > 0 ? x : slope[c] x, a learnt slope per channel
+                      (fs_conv_desc.slope; convs and depthwise convs only) */
 } fs_act;
 
 typedef enum fs_pad {
     FS_PAD_VALID,  /* no padding */
-    FS_PAD_SAME    /* TF: out = ceil(in/s), extra pixel at the bottom/right */
+    FS_PAD_SAME,   /* TF: out = ceil(in/s), extra pixel at the bottom/right */
+    FS_PAD_EXPLICIT /* ONNX/PyTorch: pad_px zeros on every side,
+                      out = (in + 2 pad_px - k) / s + 1 */
 } fs_pad;
 
 /*
@@ -215,7 +221,8 @@ typedef enum fs_pad {
  *
  *     y = act(((conv(x) + bias[o]) * scale[o]) + shift[o])
  *
- * where bias, scale and shift are optional (NULL: 0, 1, 0).  This covers a
+ * where bias, scale and shift are optional (NULL: 0, 1, 0) and act may be a
+ * PReLU with its own slope per output channel.  This covers a
  * plain conv+bias, TF batch-norm (bias = -mean, scale = gamma/sqrt(var+eps),
  * shift = beta) and dlib-style affine layers; they are folded into the
  * weights in double precision when the layer is added.
@@ -227,6 +234,8 @@ typedef struct fs_conv_desc {
     fs_act act;
     const float *weights;
     const float *bias, *scale, *shift;
+    int pad_px;          /* FS_PAD_EXPLICIT: zeros on each side */
+    const float *slope;  /* FS_ACT_PRELU: cout slopes (copied) */
 } fs_conv_desc;
 
 typedef enum fs_pool_kind { FS_POOL_MAX, FS_POOL_AVG } fs_pool_kind;
@@ -287,6 +296,31 @@ int fs_net_status(const fs_net *net, fs_error *err);
 const char *fs_net_name(const fs_net *net);
 int fs_net_nodes(const fs_net *net);
 const char *fs_net_node_name(const fs_net *net, int node);
+
+/* --------------------------------------------------------------------- ONNX */
+
+/* A network read from an .onnx file. */
+typedef struct fs_onnx_model {
+    fs_net *net;           /* owned by the caller after success (fs_net_free) */
+    int out;               /* the output node: a 1 x 1 x out_dim vector */
+    int in_c, in_h, in_w;  /* the graph's declared input (NCHW in the file;
+                              the net takes NHWC like every fs_net) */
+    int out_dim;
+    char sha256[65];       /* of the file, 64 hex digits */
+} fs_onnx_model;
+
+/*
+ * Reads an ONNX model (protobuf decoded by protobuf-c from the format's own
+ * onnx.proto) and maps its graph onto an fs_net: Conv (regular or
+ * depthwise, symmetric pads), a PRelu after a Conv (fused), Add, and a final
+ * Reshape to [1, N].  Weights are checked against the graph's dims and the
+ * net is planned once at the declared input size to check the output is a
+ * vector.  Call fs_net_prepare_bf16 on m->net for bf16 plans.
+ * Errors: FS_EMODEL ("file: node 'name' (Op): reason" for an unsupported
+ * operator, attribute or data type; "not a readable ONNX model" for a
+ * truncated or corrupt file; a missing file), FS_ENOMEM.
+ */
+int fs_onnx_load(const char *path, fs_onnx_model *m, fs_error *err);
 
 /* -------------------------------------------------------------------- plans */
 

@@ -135,6 +135,25 @@ void fs_db_close(fs_db *db);
 int fs_db_commit(fs_db *db, fs_db_item *items, int n_items,
                  const uint64_t *remove, int n_remove, fs_error *err);
 
+/*
+ * Re-embedding: moving every stored face to another model's vectors while
+ * keeping face ids, photos, boxes and landmarks.  begin records the target
+ * model (restarting from the first photo when another target was under
+ * way); each put writes the new vectors of a batch of faces and the photo id
+ * to resume from, in one transaction, so a killed run resumes where the last
+ * batch ended; finish makes the target the database's model.  Writers that
+ * pass a model to fs_db_open are refused meanwhile, and
+ * fs_db_stats.reembed_model tells readers.
+ * Errors: FS_EDB (LMDB failure; put and finish without a begin),
+ * FS_EUSAGE (bad model), FS_ENOMEM.
+ */
+int fs_db_reembed_begin(fs_db *db, const fs_db_model *target, fs_error *err);
+/* n faces' ids and their new vectors (n * target dim floats); next_image:
+ * every photo below it is done. */
+int fs_db_reembed_put(fs_db *db, const uint64_t *face_ids, const float *vecs, size_t n,
+                      uint64_t next_image, fs_error *err);
+int fs_db_reembed_finish(fs_db *db, fs_error *err);
+
 /* Stores an int64 in meta under key (e.g. "ingest.last_end").  Errors: FS_EDB. */
 int fs_db_set_meta_i64(fs_db *db, const char *key, int64_t value, fs_error *err);
 
@@ -197,6 +216,13 @@ typedef struct fs_db_stats {
     uint64_t map_bytes;       /* current map size */
     int64_t created_ns, last_ingest_start_ns, last_ingest_end_ns;
     uint64_t generation;      /* bumped by every commit */
+    uint64_t next_image_id;   /* every photo id so far is < this */
+    /* A reembed under way (fs_db_reembed_begin): the model it moves to
+     * ("" when none), its dim, and the first photo id not yet done.  While
+     * one is, the vectors are of two models: readers must not use them. */
+    char reembed_model[256];
+    uint64_t reembed_dim;
+    uint64_t reembed_next_image;
 } fs_db_stats;
 
 /* Fills *st from the snapshot.  Errors: FS_EDB. */

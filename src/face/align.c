@@ -103,13 +103,47 @@ int fs_face_chip_transform(const fs_face *face, double m[6])
     return fs_similarity_fit(n, (const double(*)[2])from, (const double(*)[2])to, m);
 }
 
-/* The photo's bounding rectangle of the chip mapped by m, grown by `grow`
- * pixels and clipped; w or h <= 0 when it misses the photo. */
-static fs_rect chip_bounds(const double m[6], int grow, int img_w, int img_h)
+/* InsightFace's ArcFace template for 112x112 chips, pixel indices: left
+ * eye, right eye, nose tip, left and right mouth corner (as seen). */
+static const double arcface_template[5][2] = {{38.2946, 51.6963}, {73.5318, 51.5014},
+                                              {56.0252, 71.7366}, {41.5493, 92.3655},
+                                              {70.7299, 92.2041}};
+
+void fs_face_five_points(const double lm[FS_LANDMARKS][2], double pts[5][2])
+{
+    memset(pts, 0, 5 * sizeof pts[0]);
+    for (int i = 0; i < 6; i++)
+        for (int k = 0; k < 2; k++) {
+            pts[0][k] += lm[36 + i][k] / 6; /* the eye on the photo's left */
+            pts[1][k] += lm[42 + i][k] / 6;
+        }
+    for (int k = 0; k < 2; k++) {
+        pts[2][k] = lm[30][k];
+        pts[3][k] = lm[48][k];
+        pts[4][k] = lm[54][k];
+    }
+}
+
+int fs_face_arcface_transform(const fs_face *face, double m[6])
+{
+    if (!(face->flags & FS_FACE_LANDMARKS))
+        return FS_EUSAGE;
+    double to[5][2];
+    fs_face_five_points(face->landmarks, to);
+    for (int i = 0; i < 5; i++) {
+        to[i][0] -= 0.5; /* corner-based landmarks to pixel indices */
+        to[i][1] -= 0.5;
+    }
+    return fs_similarity_fit(5, arcface_template, (const double(*)[2])to, m);
+}
+
+/* The photo's bounding rectangle of a size x size chip mapped by m, grown
+ * by `grow` pixels and clipped; w or h <= 0 when it misses the photo. */
+static fs_rect chip_bounds(const double m[6], int size, int grow, int img_w, int img_h)
 {
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
     for (int k = 0; k < 4; k++) {
-        double cx = (k & 1) ? CHIP - 1 : 0, cy = (k & 2) ? CHIP - 1 : 0;
+        double cx = (k & 1) ? size - 1 : 0, cy = (k & 2) ? size - 1 : 0;
         double sx = m[0] * cx + m[1] * cy + m[2], sy = m[3] * cx + m[4] * cy + m[5];
         x0 = fmin(x0, sx);
         y0 = fmin(y0, sy);
@@ -142,17 +176,17 @@ static int shrink(fs_worker *w, const fs_image *img, fs_rect r, int k, fs_error 
     return FS_OK;
 }
 
-int fs_chip_input(fs_worker *w, const fs_image *img, const double m[6], float *dst,
+int fs_chip_input(fs_worker *w, const fs_image *img, const double m[6], int size, float *dst,
                   fs_rect *bounds, fs_error *err)
 {
-    *bounds = chip_bounds(m, 0, img->width, img->height);
+    *bounds = chip_bounds(m, size, 0, img->width, img->height);
     double scale = sqrt(fabs(m[0] * m[4] - m[1] * m[3])); /* photo px per chip px */
     int k = scale >= 2 ? (int)scale : 1;
     if (k == 1 || bounds->w <= 0) {
-        fs_warp_affine_u8(img, m, dst, CHIP, CHIP, NULL);
+        fs_warp_affine_u8(img, m, dst, size, size, NULL);
         return FS_OK;
     }
-    fs_rect r = chip_bounds(m, k, img->width, img->height);
+    fs_rect r = chip_bounds(m, size, k, img->width, img->height);
     int st = shrink(w, img, r, k, err);
     if (st != FS_OK)
         return st;
@@ -161,6 +195,6 @@ int fs_chip_input(fs_worker *w, const fs_image *img, const double m[6], float *d
     double off = (k - 1) / 2.0;
     double ms[6] = {m[0] / k, m[1] / k, (m[2] - r.x - off) / k,
                     m[3] / k, m[4] / k, (m[5] - r.y - off) / k};
-    fs_warp_affine_u8(&w->chip_src, ms, dst, CHIP, CHIP, NULL);
+    fs_warp_affine_u8(&w->chip_src, ms, dst, size, size, NULL);
     return FS_OK;
 }

@@ -17,6 +17,31 @@ void fs_engine_opts_init(fs_engine_opts *o)
     o->max_faces = 100;
     o->input_size = 0;
     o->precision = FS_PREC_FP32;
+    o->recognizer = FS_REC_RESNET128;
+    o->fusion_weight = 0.5f;
+}
+
+static const char *const rec_names[] = {"resnet128", "mfn512", "fusion"};
+
+int fs_recognizer_parse(const char *name, fs_recognizer *r, fs_error *err)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, rec_names[i]) == 0) {
+            *r = (fs_recognizer)i;
+            return FS_OK;
+        }
+    return fs_fail(err, FS_EUSAGE, "unknown recognizer '%s' (expected resnet128, mfn512 or fusion)",
+                   name);
+}
+
+const char *fs_recognizer_name(fs_recognizer r)
+{
+    return (unsigned)r < 3 ? rec_names[r] : "?";
+}
+
+int fs_recognizer_dim(fs_recognizer r)
+{
+    return r == FS_REC_RESNET128 ? 128 : r == FS_REC_MFN512 ? 512 : 640;
 }
 
 int fs_detector_parse(const char *name, fs_detector_kind *kind, fs_error *err)
@@ -61,7 +86,13 @@ static int check_opts(fs_engine_opts *o, fs_error *err)
                        o->tile_size, FS_IMAGE_MAX_SIDE);
     if (o->align != FS_ALIGN_REF && o->align != FS_ALIGN_CHIP)
         return fs_fail(err, FS_EUSAGE, "unknown alignment kind %d", (int)o->align);
+    if ((unsigned)o->recognizer > FS_REC_FUSION)
+        return fs_fail(err, FS_EUSAGE, "unknown recognizer %d", (int)o->recognizer);
+    if (o->recognizer == FS_REC_FUSION && !(o->fusion_weight > 0.0f && o->fusion_weight < 1.0f))
+        return fs_fail(err, FS_EUSAGE, "fusion weight %g is outside (0, 1)",
+                       (double)o->fusion_weight);
     o->fit_input = o->fit_input != 0;
+    o->landmark_flip = o->landmark_flip != 0;
     o->fallback = o->fallback != 0;
     o->flip = o->flip != 0;
     return FS_OK;
@@ -97,6 +128,30 @@ static int build_lm(fs_weights *w, void *m, fs_error *err) { return fs_landmark_
 static int build_rec(fs_weights *w, void *m, fs_error *err)
 {
     return fs_recognition_build(w, m, err);
+}
+
+/* Loads an ONNX recogniser and records its checksum like the TF.js files. */
+static int load_onnx(fs_engine *e, const char *dir, const char *file, fs_simple_net *m,
+                     fs_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    fs_onnx_model om;
+    int st = fs_onnx_load(path, &om, err);
+    if (st != FS_OK)
+        return st;
+    m->net = om.net;
+    m->out = om.out;
+    if (om.in_c != 3 || om.in_h != FS_ARCFACE_INPUT || om.in_w != FS_ARCFACE_INPUT ||
+        om.out_dim != 512)
+        return fs_fail(err, FS_EMODEL, "%s: takes %dx%dx%d and gives %d values, expected "
+                       "3x112x112 -> 512", path, om.in_c, om.in_h, om.in_w, om.out_dim);
+    if (e->n_files == FS_ENGINE_MAX_FILES)
+        return fs_fail(err, FS_EMODEL, "%s: too many weight files", file);
+    snprintf(e->files[e->n_files].name, sizeof e->files[0].name, "%s", file);
+    snprintf(e->files[e->n_files].sha256, sizeof e->files[0].sha256, "%s", om.sha256);
+    e->n_files++;
+    return FS_OK;
 }
 
 /* Plans net (packing its bf16 weights first when the engine runs bf16). */
@@ -216,18 +271,33 @@ int fs_engine_create(const char *models_dir, const fs_engine_opts *opts, fs_engi
         st = load(e, models_dir, "face_landmark_68_model", build_lm, &e->lm, err);
     if (st == FS_OK)
         st = plan(e, e->lm.net, FS_LANDMARK_INPUT, &e->lm_plan, err);
-    if (st == FS_OK)
+    const fs_recognizer r = e->opts.recognizer;
+    if (st == FS_OK && r != FS_REC_MFN512)
         st = load(e, models_dir, "face_recognition_model", build_rec, &e->rec, err);
-    if (st == FS_OK)
+    if (st == FS_OK && r != FS_REC_MFN512)
         st = plan(e, e->rec.net, FS_DESCRIPTOR_INPUT, &e->rec_plan, err);
+    if (st == FS_OK && r != FS_REC_RESNET128)
+        st = load_onnx(e, models_dir, FS_MFN512_FILE, &e->mfn, err);
+    if (st == FS_OK && r != FS_REC_RESNET128)
+        st = plan(e, e->mfn.net, FS_ARCFACE_INPUT, &e->mfn_plan, err);
     if (st != FS_OK) {
         fs_engine_destroy(e);
         return st;
     }
-    snprintf(e->model_id, sizeof e->model_id, "face-api/%s+face_landmark_68+face_recognition",
-             det_model);
-    snprintf(e->desc_mode, sizeof e->desc_mode, "%s%s",
-             e->opts.align == FS_ALIGN_CHIP ? "chip" : "ref", e->opts.flip ? "+flip" : "");
+    snprintf(e->model_id, sizeof e->model_id, "face-api/%s+face_landmark_68+%s", det_model,
+             r == FS_REC_RESNET128 ? "face_recognition"
+             : r == FS_REC_MFN512  ? "fr_feature.onnx"
+                                   : "face_recognition+fr_feature.onnx");
+    char part[32];
+    if (r == FS_REC_MFN512)
+        snprintf(part, sizeof part, "arcface");
+    else
+        snprintf(part, sizeof part, "%s", e->opts.align == FS_ALIGN_CHIP ? "chip" : "ref");
+    char weight[16] = "";
+    if (r == FS_REC_FUSION)
+        snprintf(weight, sizeof weight, "@%.2f", (double)e->opts.fusion_weight);
+    snprintf(e->desc_mode, sizeof e->desc_mode, "%s%s/%s%s", fs_recognizer_name(r), weight, part,
+             e->opts.flip ? "+flip" : "");
     *out = e;
     return FS_OK;
 }
@@ -245,6 +315,8 @@ void fs_engine_destroy(fs_engine *e)
     }
     fs_plan_free(e->lm_plan);
     fs_plan_free(e->rec_plan);
+    fs_plan_free(e->mfn_plan);
+    fs_net_free(e->mfn.net);
     if (e->ssd)
         fs_net_free(e->ssd->net);
     free(e->ssd);
@@ -260,18 +332,9 @@ const char *fs_engine_model_id(const fs_engine *e) { return e->model_id; }
 
 const char *fs_engine_descriptor_mode(const fs_engine *e) { return e->desc_mode; }
 
-double fs_descriptor_mode_threshold(const char *mode)
+int fs_engine_descriptor_dim(const fs_engine *e)
 {
-    /* `facesearch eval lfw` on LFW A-M, SSD with fit and fallback (see
-     * docs/accuracy.md for the runs). */
-    static const struct {
-        const char *mode;
-        double t;
-    } cal[] = {{"ref", 0.630}, {"ref+flip", 0.614}, {"chip", 0.623}, {"chip+flip", 0.608}};
-    for (size_t i = 0; i < sizeof cal / sizeof cal[0]; i++)
-        if (strcmp(mode, cal[i].mode) == 0)
-            return cal[i].t;
-    return NAN;
+    return fs_recognizer_dim(e->opts.recognizer);
 }
 
 int fs_engine_weight_files(const fs_engine *e, int i, const char **file, const char **sha256)
@@ -297,5 +360,6 @@ void fs_engine_flops(const fs_engine *e, double *detector, double *landmarks, do
     if (landmarks)
         *landmarks = fs_plan_flops(e->lm_plan);
     if (descriptor)
-        *descriptor = fs_plan_flops(e->rec_plan);
+        *descriptor = (e->rec_plan ? fs_plan_flops(e->rec_plan) : 0) +
+                      (e->mfn_plan ? fs_plan_flops(e->mfn_plan) : 0);
 }

@@ -5,7 +5,8 @@
 
 #include "face_internal.h"
 
-#define FS_ENGINE_MAX_FILES 8
+#define FS_ENGINE_MAX_FILES 10
+#define FS_MFN512_FILE "fr_feature.onnx" /* in the models directory */
 #define FS_FIT_MIN 128      /* smallest detector input of the fit mode */
 #define FS_MAX_DET_SIZES 32 /* main size + fit sizes (multiples of 32 below it) */
 
@@ -31,14 +32,15 @@ struct fs_engine {
     fs_engine_opts opts;
     fs_ssd_net *ssd;       /* SSD net (NULL unless a detector uses it) */
     fs_simple_net tiny;    /* tiny detector net (net NULL unless used) */
-    fs_simple_net lm, rec;
+    fs_simple_net lm, rec; /* rec.net NULL unless the recogniser uses it */
+    fs_simple_net mfn;     /* the 512-D ONNX net (net NULL unless used) */
     fs_detector det;       /* opts.detector */
     fs_detector rescue;    /* with fallback: the other detector, tried last
                               (n = 0 without fallback) */
     int max_anchors;       /* SSD anchors of the largest SSD plan */
     int max_cells;         /* tiny boxes (cells x 5) of the largest tiny plan */
     fs_plan *det_plan;     /* det.plans[0].plan */
-    fs_plan *lm_plan, *rec_plan;
+    fs_plan *lm_plan, *rec_plan, *mfn_plan;
     size_t ws_bytes;       /* largest plan workspace */
     int n_files;
     struct {
@@ -46,7 +48,7 @@ struct fs_engine {
         char sha256[65];
     } files[FS_ENGINE_MAX_FILES];
     char model_id[128];
-    char desc_mode[32];
+    char desc_mode[64];
 };
 
 /* One detection before merging (detect.c). */
@@ -82,6 +84,7 @@ struct fs_worker {
     size_t crop_cap;
     fs_image chip_src;           /* grow-only: a big face shrunk before warping */
     float *mirror;               /* flip: the mirrored recognition input */
+    float *lm_mirror;            /* landmark_flip: the mirrored landmark input */
     size_t chip_src_cap;
     fs_stage_times t;
 };
@@ -90,11 +93,11 @@ struct fs_worker {
  * fit_input picks a smaller one. */
 const fs_det_plan *fs_engine_det_plan(const fs_engine *e, const fs_detector *d, int side);
 
-/* The recognition net's input (150x150x3, 0..255) for the chip transform m
- * (fs_face_chip_transform), into dst; *bounds gets the chip's bounding
- * rectangle in the photo, clipped (empty when it misses the photo).
- * Errors: FS_ENOMEM. */
-int fs_chip_input(fs_worker *w, const fs_image *img, const double m[6], float *dst,
+/* A recognition net's input (size x size x 3, 0..255) for a chip transform
+ * m (fs_face_chip_transform, fs_face_arcface_transform), into dst; *bounds
+ * gets the chip's bounding rectangle in the photo, clipped (empty when it
+ * misses the photo).  Errors: FS_ENOMEM. */
+int fs_chip_input(fs_worker *w, const fs_image *img, const double m[6], int size, float *dst,
                   fs_rect *bounds, fs_error *err);
 
 #endif

@@ -10,6 +10,7 @@
 #define FS_SSD_HEADS 6
 #define FS_LANDMARK_INPUT 112
 #define FS_DESCRIPTOR_INPUT 150
+#define FS_ARCFACE_INPUT 112
 #define FS_TINY_ANCHORS 5
 
 /* ---- building a net from named weights (netbuild.c) ---- */
@@ -104,6 +105,7 @@ int fs_tiny_boxes(const fs_tensor *out, double rw, double rh, int input_size,
 /* Normalisations, in place, as the reference's float32 ops. */
 void fs_norm_ssd(float *x, size_t n);                 /* v / 127.5 - 1 */
 void fs_norm_mean(float *x, size_t pixels, const float mean[3]); /* (v - mean) / 255 */
+void fs_norm_arcface(float *x, size_t pixels);   /* RGB -> BGR, (v - 127.5) / 128 */
 extern const float fs_face_mean[3];  /* landmark and recognition nets */
 extern const float fs_tiny_mean[3];
 
@@ -129,6 +131,10 @@ void fs_block_mean(const fs_image *img, fs_rect r, int k, uint8_t *dst, int stri
 
 /* The reference's crop of a float box (clip, floor x, y, w, h separately). */
 fs_rect fs_box_crop(double x, double y, double w, double h, int img_w, int img_h);
+
+/* The iBUG-68 point that point i becomes in the mirror image (jaw, brows,
+ * eyes, nostrils and mouth swap sides; the nose's centre line stays). */
+extern const int fs_landmark_mirror[FS_LANDMARKS];
 
 /* Landmark net output (136 values relative to the 112 input) to points in
  * the photo: crop size w x h, shifted by the unfloored box origin. */

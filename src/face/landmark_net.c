@@ -24,11 +24,11 @@ static int separable(fs_netb *b, const char *block, int i, int in, int cin, int 
     snprintf(prefix, sizeof prefix, "%s/conv%d", block, i);
     snprintf(name, sizeof name, "%s/depthwise", prefix);
     fs_conv_desc dw = {3, 3, cin, cin, stride, FS_PAD_SAME, FS_ACT_NONE,
-                       fs_nb_getp(b, prefix, "depthwise_filter", 3, 3, cin, 1), NULL, NULL, NULL};
+                       fs_nb_getp(b, prefix, "depthwise_filter", 3, 3, cin, 1), NULL, NULL, NULL, 0, NULL};
     int x = fs_nb_conv(b, name, in, 1, &dw);
     fs_conv_desc pw = {1, 1, cin, cout, 1, FS_PAD_SAME, act,
                        fs_nb_getp(b, prefix, "pointwise_filter", 1, 1, cin, cout),
-                       fs_nb_getp(b, prefix, "bias", cout, 0, 0, 0), NULL, NULL};
+                       fs_nb_getp(b, prefix, "bias", cout, 0, 0, 0), NULL, NULL, 0, NULL};
     return fs_nb_conv(b, probe, x, 0, &pw);
 }
 
@@ -41,7 +41,7 @@ static int dense_block(fs_netb *b, int k, int in, int cin, int cout)
     if (k == 0) {
         fs_conv_desc d = {3, 3, cin, cout, 2, FS_PAD_SAME, FS_ACT_RELU,
                           fs_nb_getp(b, "dense0/conv0", "filters", 3, 3, cin, cout),
-                          fs_nb_getp(b, "dense0/conv0", "bias", cout, 0, 0, 0), NULL, NULL};
+                          fs_nb_getp(b, "dense0/conv0", "bias", cout, 0, 0, 0), NULL, NULL, 0, NULL};
         o[1] = fs_nb_conv(b, name, in, 0, &d);
     } else {
         o[1] = separable(b, block, 0, in, cin, cout, 2, FS_ACT_RELU, name);

@@ -29,7 +29,7 @@ static int conv(fs_netb *b, const char *layer, const char *which, int in, int k,
                       fs_nb_getp(b, p, "filters", k, k, cin, cout),
                       fs_nb_getp(b, p, "bias", cout, 0, 0, 0),
                       fs_nb_getp(b, s, "weights", cout, 0, 0, 0),
-                      fs_nb_getp(b, s, "biases", cout, 0, 0, 0)};
+                      fs_nb_getp(b, s, "biases", cout, 0, 0, 0), 0, NULL};
     return fs_nb_conv(b, name, in, 0, &d);
 }
 
@@ -64,7 +64,7 @@ int fs_recognition_build(fs_weights *w, fs_simple_net *m, fs_error *err)
                       fs_nb_getp(&b, p, "conv/filters", 7, 7, 3, 32),
                       fs_nb_getp(&b, p, "conv/bias", 32, 0, 0, 0),
                       fs_nb_getp(&b, p, "scale/weights", 32, 0, 0, 0),
-                      fs_nb_getp(&b, p, "scale/biases", 32, 0, 0, 0)};
+                      fs_nb_getp(&b, p, "scale/biases", 32, 0, 0, 0), 0, NULL};
     int x = fs_nb_conv(&b, "conv32_down(7x7/2 valid)", 0, 0, &d);
     x = fs_net_pool(b.net, "max_pool_3x3/2", x, FS_POOL_MAX, 3, 2, FS_PAD_VALID);
     x = residual(&b, "conv32_1", x, 32);

@@ -25,7 +25,7 @@ static int pointwise(fs_netb *b, const char *name, const char *prefix, int in, i
 {
     fs_conv_desc d = {k, k, cin, cout, stride, FS_PAD_SAME, FS_ACT_RELU6,
                       fs_nb_getp(b, prefix, "weights", k, k, cin, cout),
-                      fs_nb_getp(b, prefix, "convolution_bn_offset", cout, 0, 0, 0), NULL, NULL};
+                      fs_nb_getp(b, prefix, "convolution_bn_offset", cout, 0, 0, 0), NULL, NULL, 0, NULL};
     return fs_nb_conv(b, name, in, 0, &d);
 }
 
@@ -47,7 +47,7 @@ static int depthwise_bn(fs_netb *b, const char *name, int layer, int in, int c, 
         neg_mean[i] = -mean[i];
         scale[i] = (float)((double)gamma[i] / sqrt((double)var[i] + BN_EPS));
     }
-    fs_conv_desc d = {3, 3, c, c, stride, FS_PAD_SAME, FS_ACT_RELU6, w, neg_mean, scale, beta};
+    fs_conv_desc d = {3, 3, c, c, stride, FS_PAD_SAME, FS_ACT_RELU6, w, neg_mean, scale, beta, 0, NULL};
     return fs_nb_conv(b, name, in, 1, &d);
 }
 
@@ -58,7 +58,7 @@ static int head(fs_netb *b, const char *name, int k, const char *kind, int in, i
     snprintf(p, sizeof p, "Prediction/BoxPredictor_%d/%s", k, kind);
     fs_conv_desc d = {1, 1, cin, cout, 1, FS_PAD_SAME, FS_ACT_NONE,
                       fs_nb_getp(b, p, "weights", 1, 1, cin, cout),
-                      fs_nb_getp(b, p, "biases", cout, 0, 0, 0), NULL, NULL};
+                      fs_nb_getp(b, p, "biases", cout, 0, 0, 0), NULL, NULL, 0, NULL};
     return fs_nb_conv(b, name, in, 0, &d);
 }
 

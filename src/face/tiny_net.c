@@ -28,7 +28,7 @@ int fs_tiny_build(fs_weights *w, fs_simple_net *m, fs_error *err)
     char name[64], p[16];
     fs_conv_desc c0 = {3, 3, 3, 16, 1, FS_PAD_VALID, FS_ACT_LEAKY,
                        fs_nb_get(&b, "conv0/filters", 3, 3, 3, 16),
-                       fs_nb_get(&b, "conv0/bias", 16, 0, 0, 0), NULL, NULL};
+                       fs_nb_get(&b, "conv0/bias", 16, 0, 0, 0), NULL, NULL, 0, NULL};
     int x = fs_nb_conv(&b, "conv0", 0, 0, &c0);
     x = fs_net_pool(b.net, "conv0/pool", x, FS_POOL_MAX, 2, 2, FS_PAD_SAME);
     for (int i = 1; i <= 5; i++) {
@@ -36,18 +36,18 @@ int fs_tiny_build(fs_weights *w, fs_simple_net *m, fs_error *err)
         snprintf(p, sizeof p, "conv%d", i);
         snprintf(name, sizeof name, "conv%d/depthwise", i);
         fs_conv_desc dw = {3, 3, cin, cin, 1, FS_PAD_SAME, FS_ACT_NONE,
-                           fs_nb_getp(&b, p, "depthwise_filter", 3, 3, cin, 1), NULL, NULL, NULL};
+                           fs_nb_getp(&b, p, "depthwise_filter", 3, 3, cin, 1), NULL, NULL, NULL, 0, NULL};
         x = fs_nb_conv(&b, name, x, 1, &dw);
         fs_conv_desc pw = {1, 1, cin, cout, 1, FS_PAD_SAME, FS_ACT_LEAKY,
                            fs_nb_getp(&b, p, "pointwise_filter", 1, 1, cin, cout),
-                           fs_nb_getp(&b, p, "bias", cout, 0, 0, 0), NULL, NULL};
+                           fs_nb_getp(&b, p, "bias", cout, 0, 0, 0), NULL, NULL, 0, NULL};
         x = fs_nb_conv(&b, p, x, 0, &pw);
         snprintf(name, sizeof name, "conv%d/pool", i);
         x = fs_net_pool(b.net, name, x, FS_POOL_MAX, 2, i < 5 ? 2 : 1, FS_PAD_SAME);
     }
     fs_conv_desc c8 = {1, 1, 512, 5 * FS_TINY_ANCHORS, 1, FS_PAD_VALID, FS_ACT_NONE,
                        fs_nb_get(&b, "conv8/filters", 1, 1, 512, 25),
-                       fs_nb_get(&b, "conv8/bias", 25, 0, 0, 0), NULL, NULL};
+                       fs_nb_get(&b, "conv8/bias", 25, 0, 0, 0), NULL, NULL, 0, NULL};
     m->out = fs_nb_conv(&b, "conv8", x, 0, &c8);
     return fs_nb_done(&b, m->out, &m->net, err);
 }

@@ -22,8 +22,13 @@ int fs_worker_create(const fs_engine *e, fs_worker **out, fs_error *err)
         memset(w->ws, 0, e->ws_bytes);
     const size_t n = (size_t)e->max_anchors, cells = (size_t)e->max_cells;
     if (e->opts.flip) {
+        /* the larger of the two nets' inputs (150 > 112) */
         w->mirror = malloc((size_t)FS_DESCRIPTOR_INPUT * FS_DESCRIPTOR_INPUT * 3 * sizeof *w->mirror);
         ok = ok && w->mirror;
+    }
+    if (e->opts.landmark_flip) {
+        w->lm_mirror = malloc((size_t)FS_LANDMARK_INPUT * FS_LANDMARK_INPUT * 3 * sizeof *w->lm_mirror);
+        ok = ok && w->lm_mirror;
     }
     if (n) {
         w->enc = malloc(n * 4 * sizeof *w->enc);
@@ -62,6 +67,7 @@ void fs_worker_destroy(fs_worker *w)
     free(w->tiny_res);
     free(w->dets);
     free(w->mirror);
+    free(w->lm_mirror);
     free(w->padded.data);
     free(w->chip_src.data);
     free(w->crop);
@@ -73,6 +79,15 @@ static int check_image(const fs_image *img, fs_error *err)
     if (!img || !img->data || img->width < 1 || img->height < 1)
         return fs_fail(err, FS_EUSAGE, "face engine: empty image");
     return FS_OK;
+}
+
+/* The left-right mirror image of a side x side x 3 float image. */
+static void mirror(const float *in, int side, float *out)
+{
+    for (int y = 0; y < side; y++)
+        for (int x = 0; x < side; x++)
+            memcpy(out + ((size_t)y * side + side - 1 - x) * 3, in + ((size_t)y * side + x) * 3,
+                   3 * sizeof *in);
 }
 
 /* A face net's input from a crop: centred square padding, resize to size^2,
@@ -97,8 +112,27 @@ int fs_worker_landmarks_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_f
     st = prep_face_net(w, img, crop, w->e->lm_plan, FS_LANDMARK_INPUT, err);
     if (st != FS_OK)
         return st;
-    fs_plan_run(w->e->lm_plan, w->ws, NULL);
-    fs_tensor out = fs_plan_tensor(w->e->lm_plan, w->ws, w->e->lm.out);
+    const fs_plan *p = w->e->lm_plan;
+    const int side = FS_LANDMARK_INPUT;
+    if (w->e->opts.landmark_flip) /* the run may reuse the input buffer: mirror it first */
+        mirror(fs_plan_input(p, w->ws), side, w->lm_mirror);
+    fs_plan_run(p, w->ws, NULL);
+    fs_tensor out = fs_plan_tensor(p, w->ws, w->e->lm.out);
+    float raw[2 * FS_LANDMARKS];
+    if (w->e->opts.landmark_flip) {
+        /* Run on the mirror image too and average: each point with its
+         * mirrored partner (left eye <-> right eye ...), x reflected. */
+        memcpy(raw, out.data, sizeof raw);
+        memcpy(fs_plan_input(p, w->ws), w->lm_mirror, (size_t)side * side * 3 * sizeof(float));
+        fs_plan_run(p, w->ws, NULL);
+        const float *m = fs_plan_tensor(p, w->ws, w->e->lm.out).data;
+        for (int i = 0; i < FS_LANDMARKS; i++) {
+            int j = fs_landmark_mirror[i];
+            raw[2 * i] = 0.5f * (raw[2 * i] + (1.0f - m[2 * j]));
+            raw[2 * i + 1] = 0.5f * (raw[2 * i + 1] + m[2 * j + 1]);
+        }
+        out.data = raw;
+    }
     /* The reference shifts by the unfloored box origin; a box reaching past
      * the top/left (never the SSD's, at times the tiny detector's) was
      * clipped at 0 for the crop, and so is its shift. */
@@ -122,27 +156,22 @@ int fs_worker_landmarks(fs_worker *w, const fs_image *img, fs_face *face, fs_err
     return fs_worker_landmarks_in(w, img, crop, face, err);
 }
 
-/* Runs the recognition net on its prepared, normalised input; with flip,
- * again on the mirror image, and averages the two descriptors. */
-static void describe(fs_worker *w, fs_face *face)
+/* Runs a recognition net on its prepared, normalised input (side x side x 3
+ * in ws); with flip, again on the mirror image, averaging the two.  Writes
+ * the net's raw output (dim values) to out. */
+static void describe(fs_worker *w, const fs_plan *plan, int node, int side, float *out, int dim)
 {
-    const fs_engine *e = w->e;
-    const int side = FS_DESCRIPTOR_INPUT;
-    float *in = fs_plan_input(e->rec_plan, w->ws);
-    if (e->opts.flip) /* the run may reuse the input buffer: mirror it first */
-        for (int y = 0; y < side; y++)
-            for (int x = 0; x < side; x++)
-                memcpy(w->mirror + ((size_t)y * side + side - 1 - x) * 3,
-                       in + ((size_t)y * side + x) * 3, 3 * sizeof *in);
-    fs_plan_run(e->rec_plan, w->ws, NULL);
-    memcpy(face->descriptor, fs_plan_tensor(e->rec_plan, w->ws, e->rec.out).data,
-           sizeof face->descriptor);
-    if (e->opts.flip) {
+    float *in = fs_plan_input(plan, w->ws);
+    if (w->e->opts.flip) /* the run may reuse the input buffer: mirror it first */
+        mirror(in, side, w->mirror);
+    fs_plan_run(plan, w->ws, NULL);
+    memcpy(out, fs_plan_tensor(plan, w->ws, node).data, (size_t)dim * sizeof *out);
+    if (w->e->opts.flip) {
         memcpy(in, w->mirror, (size_t)side * side * 3 * sizeof *in);
-        fs_plan_run(e->rec_plan, w->ws, NULL);
-        const float *d = fs_plan_tensor(e->rec_plan, w->ws, e->rec.out).data;
-        for (int i = 0; i < FS_DESCRIPTOR_DIM; i++)
-            face->descriptor[i] = 0.5f * (face->descriptor[i] + d[i]);
+        fs_plan_run(plan, w->ws, NULL);
+        const float *d = fs_plan_tensor(plan, w->ws, node).data;
+        for (int i = 0; i < dim; i++)
+            out[i] = 0.5f * (out[i] + d[i]);
     }
 }
 
@@ -153,12 +182,21 @@ static void empty_descriptor(fs_face *face)
     face->flags |= FS_FACE_DESCRIPTOR | FS_FACE_EMPTY_CROP;
 }
 
+static void described(fs_worker *w, fs_face *face, double t0)
+{
+    face->flags |= FS_FACE_DESCRIPTOR;
+    w->t.descriptor_s += fs_now() - t0;
+    w->t.faces_described++;
+}
+
 int fs_worker_descriptor_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_face *face,
                             fs_error *err)
 {
     int st = check_image(img, err);
     if (st != FS_OK)
         return st;
+    if (!w->e->rec_plan)
+        return fs_fail(err, FS_EUSAGE, "face engine: a crop descriptor needs the 128-D net");
     face->descriptor_crop = crop;
     if (crop.w <= 0 || crop.h <= 0) {
         empty_descriptor(face);
@@ -168,33 +206,68 @@ int fs_worker_descriptor_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_
     st = prep_face_net(w, img, crop, w->e->rec_plan, FS_DESCRIPTOR_INPUT, err);
     if (st != FS_OK)
         return st;
-    describe(w, face);
-    face->flags |= FS_FACE_DESCRIPTOR;
-    w->t.descriptor_s += fs_now() - t0;
-    w->t.faces_described++;
+    describe(w, w->e->rec_plan, w->e->rec.out, FS_DESCRIPTOR_INPUT, face->descriptor, 128);
+    fs_descriptor_normalize(face->descriptor, 128);
+    described(w, face, t0);
     return FS_OK;
 }
 
-/* The chip alignment: warp, normalise, describe.  descriptor_crop is the
- * chip's bounding rectangle in the photo. */
-static int descriptor_chip(fs_worker *w, const fs_image *img, fs_face *face, fs_error *err)
+/* A chip warped by m (size x size, 0..255) into the plan's input; *bounds
+ * gets its bounding rectangle in the photo. */
+static int chip(fs_worker *w, const fs_image *img, const double m[6], const fs_plan *plan,
+                int size, fs_rect *bounds, fs_error *err)
 {
+    return fs_chip_input(w, img, m, size, fs_plan_input(plan, w->ws), bounds, err);
+}
+
+/* resnet128/mfn512: the face has no usable crop or chip (not an fs_status) */
+#define NO_CROP (-1)
+
+/* The 128-D net's raw descriptor into out, by the engine's alignment;
+ * NO_CROP when the face has no usable crop. */
+static int resnet128(fs_worker *w, const fs_image *img, fs_face *face, float *out, fs_error *err)
+{
+    const fs_engine *e = w->e;
     double m[6];
-    if (fs_face_chip_transform(face, m) != FS_OK) {
-        face->descriptor_crop = (fs_rect){0, 0, 0, 0};
-        empty_descriptor(face);
-        return FS_OK;
+    if (e->opts.align == FS_ALIGN_CHIP) {
+        if (fs_face_chip_transform(face, m) != FS_OK) {
+            face->descriptor_crop = (fs_rect){0, 0, 0, 0};
+            return NO_CROP;
+        }
+        int st = chip(w, img, m, e->rec_plan, FS_DESCRIPTOR_INPUT, &face->descriptor_crop, err);
+        if (st != FS_OK)
+            return st;
+        fs_norm_mean(fs_plan_input(e->rec_plan, w->ws),
+                     (size_t)FS_DESCRIPTOR_INPUT * FS_DESCRIPTOR_INPUT, fs_face_mean);
+    } else {
+        fs_rect r = fs_align_rect(face->landmarks, face->landmark_crop.w, face->landmark_crop.h);
+        fs_rect crop = fs_box_crop(r.x, r.y, r.w, r.h, img->width, img->height);
+        face->descriptor_crop = crop;
+        if (crop.w <= 0 || crop.h <= 0)
+            return NO_CROP;
+        int st = prep_face_net(w, img, crop, e->rec_plan, FS_DESCRIPTOR_INPUT, err);
+        if (st != FS_OK)
+            return st;
     }
-    double t0 = fs_now();
-    float *in = fs_plan_input(w->e->rec_plan, w->ws);
-    int st = fs_chip_input(w, img, m, in, &face->descriptor_crop, err);
+    describe(w, e->rec_plan, e->rec.out, FS_DESCRIPTOR_INPUT, out, 128);
+    return FS_OK;
+}
+
+/* The 512-D net's raw descriptor into out, on the ArcFace chip. */
+static int mfn512(fs_worker *w, const fs_image *img, fs_face *face, float *out, fs_error *err)
+{
+    const fs_engine *e = w->e;
+    double m[6];
+    fs_rect bounds;
+    if (fs_face_arcface_transform(face, m) != FS_OK)
+        return NO_CROP;
+    int st = chip(w, img, m, e->mfn_plan, FS_ARCFACE_INPUT, &bounds, err);
     if (st != FS_OK)
         return st;
-    fs_norm_mean(in, (size_t)FS_DESCRIPTOR_INPUT * FS_DESCRIPTOR_INPUT, fs_face_mean);
-    describe(w, face);
-    face->flags |= FS_FACE_DESCRIPTOR;
-    w->t.descriptor_s += fs_now() - t0;
-    w->t.faces_described++;
+    if (e->opts.recognizer == FS_REC_MFN512)
+        face->descriptor_crop = bounds;
+    fs_norm_arcface(fs_plan_input(e->mfn_plan, w->ws), (size_t)FS_ARCFACE_INPUT * FS_ARCFACE_INPUT);
+    describe(w, e->mfn_plan, e->mfn.out, FS_ARCFACE_INPUT, out, 512);
     return FS_OK;
 }
 
@@ -205,11 +278,41 @@ int fs_worker_descriptor(fs_worker *w, const fs_image *img, fs_face *face, fs_er
         return st;
     if (!(face->flags & FS_FACE_LANDMARKS))
         return fs_fail(err, FS_EUSAGE, "face engine: descriptor needs the face's landmarks");
-    if (w->e->opts.align == FS_ALIGN_CHIP)
-        return descriptor_chip(w, img, face, err);
-    fs_rect r = fs_align_rect(face->landmarks, face->landmark_crop.w, face->landmark_crop.h);
-    fs_rect crop = fs_box_crop(r.x, r.y, r.w, r.h, img->width, img->height);
-    return fs_worker_descriptor_in(w, img, crop, face, err);
+    if (face->landmark_crop.w <= 0) /* stored landmarks (reembed): the crop they came from */
+        face->landmark_crop = fs_box_crop(face->x, face->y, face->w, face->h, img->width,
+                                          img->height);
+    const fs_engine *e = w->e;
+    double t0 = fs_now();
+    float *d = face->descriptor;
+    const fs_recognizer r = e->opts.recognizer;
+    if (r != FS_REC_MFN512) {
+        st = resnet128(w, img, face, d, err);
+        if (st == FS_OK)
+            fs_descriptor_normalize(d, 128);
+    }
+    if (st == FS_OK && r != FS_REC_RESNET128) {
+        float *d512 = r == FS_REC_FUSION ? d + 128 : d;
+        st = mfn512(w, img, face, d512, err);
+        if (st == FS_OK)
+            fs_descriptor_normalize(d512, 512);
+    }
+    if (st == FS_OK && r == FS_REC_FUSION) {
+        /* unit parts weighted so that the dot product of two fused
+         * descriptors is (1-w) cos128 + w cos512, and the whole is unit */
+        float a = sqrtf(1.0f - e->opts.fusion_weight), b = sqrtf(e->opts.fusion_weight);
+        for (int i = 0; i < 128; i++)
+            d[i] *= a;
+        for (int i = 128; i < 640; i++)
+            d[i] *= b;
+    }
+    if (st == NO_CROP) {
+        empty_descriptor(face);
+        return FS_OK;
+    }
+    if (st != FS_OK)
+        return st;
+    described(w, face, t0);
+    return FS_OK;
 }
 
 int fs_worker_faces(fs_worker *w, const fs_image *img, int stages, fs_face *faces, int cap,
@@ -229,12 +332,22 @@ void fs_worker_times(const fs_worker *w, fs_stage_times *t) { *t = w->t; }
 
 void fs_worker_reset_times(fs_worker *w) { memset(&w->t, 0, sizeof w->t); }
 
-float fs_descriptor_distance(const float *a, const float *b)
+float fs_descriptor_similarity(const float *a, const float *b, int dim)
 {
     double s = 0;
-    for (int i = 0; i < FS_DESCRIPTOR_DIM; i++) {
-        double d = (double)a[i] - b[i];
-        s += d * d;
-    }
-    return (float)sqrt(s);
+    for (int i = 0; i < dim; i++)
+        s += (double)a[i] * b[i];
+    return (float)s;
+}
+
+void fs_descriptor_normalize(float *v, int dim)
+{
+    double s = 0;
+    for (int i = 0; i < dim; i++)
+        s += (double)v[i] * v[i];
+    if (!(s > 0))
+        return;
+    double k = 1.0 / sqrt(s);
+    for (int i = 0; i < dim; i++)
+        v[i] = (float)(v[i] * k);
 }

@@ -49,7 +49,13 @@ const char *fs_index_auto_factory(uint64_t n, int dim, char *buf, size_t cap)
 static int new_index(const char *factory, int dim, FaissIndex **out, fs_error *err)
 {
     FaissIndex *ix;
-    if (faiss_index_factory(&ix, dim, factory, METRIC_L2))
+    /* Descriptors are unit vectors, so the inner product ranks exactly as the
+     * cosine, and so does L2 (|q-x|^2 = 2 - 2 q.x).  Inner product, except
+     * behind a PCA: FAISS's PCA subtracts the mean, which preserves
+     * distances but not inner products (the search converts either back to
+     * the cosine). */
+    FaissMetricType metric = strstr(factory, "PCA") ? METRIC_L2 : METRIC_INNER_PRODUCT;
+    if (faiss_index_factory(&ix, dim, factory, metric))
         return fs_index_faiss_fail(err, factory);
     int own_ids = strncmp(factory, "IDMap", 5) == 0 ||
                   (strstr(factory, "IVF") && !strstr(factory, "RFlat") &&
@@ -198,6 +204,11 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *o,
     if ((rc = fs_db_stats_get(snap, &st, err)) != FS_OK) {
         fs_db_snap_end(snap);
         return rc;
+    }
+    if (st.reembed_model[0]) {
+        fs_db_snap_end(snap);
+        return fs_fail(err, FS_EDB, "%s: a reembed to '%s' is under way; run facesearch "
+                       "reembed to finish it before building the index", dir, st.reembed_model);
     }
     if (st.faces == 0) {
         fs_db_snap_end(snap);

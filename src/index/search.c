@@ -123,9 +123,12 @@ int fs_index_search(fs_index *ix, const float *q, int nq, int k, float *dist,
     fs_index_faiss_parallel_mode(ix->faiss, nq < omp_get_max_threads() ? 1 : 0);
     if (faiss_Index_search(ix->faiss, nq, q, k, dist, (idx_t *)ids))
         return fs_index_faiss_fail(err, "searching");
-    /* FAISS's L2 is squared; report the recogniser's euclidean distance. */
+    /* Report the cosine distance 1 - cos (lower is nearer, as callers
+     * sort): an inner product of unit vectors is the cosine, a squared L2
+     * distance (PCA indexes, see new_index) is 2 - 2 cos. */
+    const int l2 = faiss_Index_metric_type(ix->faiss) == METRIC_L2;
     for (long i = 0; i < (long)nq * k; i++)
-        dist[i] = ids[i] < 0 ? INFINITY : sqrtf(dist[i] > 0 ? dist[i] : 0);
+        dist[i] = ids[i] < 0 ? INFINITY : l2 ? 0.5f * dist[i] : 1.0f - dist[i];
     return FS_OK;
 }
 

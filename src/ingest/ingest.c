@@ -162,7 +162,7 @@ static result *process(run *r, worker_ctx *wc, work *wk)
         return error_result(wk->path, wk->size, wk->mtime_ns, &e);
     }
     result *res = calloc(1, sizeof *res);
-    int dim = FS_DESCRIPTOR_DIM;
+    int dim = fs_engine_descriptor_dim(r->engine);
     if (res) {
         res->path = strdup(wk->path);
         res->faces = calloc((size_t)(n ? n : 1), sizeof *res->faces);

@@ -15,6 +15,7 @@ void fs_nn_act_inplace(float *restrict x, size_t n, fs_act act)
 {
     switch (act) {
     case FS_ACT_NONE:
+    case FS_ACT_PRELU: /* fs_nn_prelu */
         break;
     case FS_ACT_RELU:
         for (size_t i = 0; i < n; i++)
@@ -38,6 +39,7 @@ void fs_nn_bias_act(float *restrict x, size_t rows, int c, const float *restrict
     for (size_t r = 0; r < rows; r++, x += c) {
         switch (act) {
         case FS_ACT_NONE:
+        case FS_ACT_PRELU: /* fs_nn_prelu follows */
             for (int i = 0; i < c; i++)
                 x[i] += bias[i];
             break;
@@ -62,6 +64,13 @@ void fs_nn_bias_act(float *restrict x, size_t rows, int c, const float *restrict
             break;
         }
     }
+}
+
+void fs_nn_prelu(float *restrict x, size_t rows, int c, const float *restrict slope)
+{
+    for (size_t r = 0; r < rows; r++, x += c)
+        for (int i = 0; i < c; i++)
+            x[i] = x[i] > 0.0f ? x[i] : slope[i] * x[i];
 }
 
 /* im2col destination: float rows, or bf16 rows (the bf16 kernel's A). */
@@ -152,8 +161,8 @@ void fs_nn_conv(const layer *L, const layer *dw, const fs_tensor *in, fs_tensor 
     const int direct = L->kh == 1 && L->kw == 1 && L->stride == 1;
     bf16 = bf16 && L->wb;
     int pt, pl;
-    fs_nn_out_size(in->h, L->kh, L->stride, L->pad, &pt);
-    fs_nn_out_size(in->w, L->kw, L->stride, L->pad, &pl);
+    fs_nn_out_size(in->h, L->kh, L->stride, L->pad, L->pad_px, &pt);
+    fs_nn_out_size(in->w, L->kw, L->stride, L->pad, L->pad_px, &pl);
     const int chunk = fs_nn_conv_chunk_rows(L, M, bf16, dw != NULL);
     const arows a = {scratch, bf16 ? bf16_ld(L) : (size_t)K, bf16};
     /* a fused depthwise conv's chunk follows the conv's own scratch */
@@ -178,6 +187,8 @@ void fs_nn_conv(const layer *L, const layer *dw, const fs_tensor *in, fs_tensor 
                 im2col(L, in, out->w, pt, pl, m0, rows, &a);
             fs_nn_bf16_gemm(rows, N, K, (const uint16_t *)(void *)scratch, a.ld, L->wb, L->wsplit,
                             c, (size_t)N, L->b, L->act);
+            if (L->slope)
+                fs_nn_prelu(c, (size_t)rows, N, L->slope);
             continue;
         }
         if (!direct) {
@@ -187,6 +198,8 @@ void fs_nn_conv(const layer *L, const layer *dw, const fs_tensor *in, fs_tensor 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, N, K, 1.0f, src, K, L->w, N,
                     0.0f, c, N);
         fs_nn_bias_act(c, (size_t)rows, N, L->b, L->act);
+        if (L->slope)
+            fs_nn_prelu(c, (size_t)rows, N, L->slope);
     }
 }
 

@@ -33,7 +33,9 @@ static inline v16 act16(v16 v, fs_act act)
         v = sel(v > zero, v, zero);
         return sel(v < six, v, six);
     case FS_ACT_LEAKY: return sel(v > zero, v, v * 0.1f);
-    case FS_ACT_NONE: break;
+    case FS_ACT_NONE:
+    case FS_ACT_PRELU: /* fs_nn_prelu over the range afterwards */
+        break;
     }
     return v;
 }
@@ -112,8 +114,8 @@ void fs_nn_depthwise_range(const layer *L, const fs_tensor *in, int out_w, size_
 {
     const int C = L->cout, s = L->stride;
     int pt, pl;
-    fs_nn_out_size(in->h, L->kh, s, L->pad, &pt);
-    fs_nn_out_size(in->w, L->kw, s, L->pad, &pl);
+    fs_nn_out_size(in->h, L->kh, s, L->pad, L->pad_px, &pt);
+    fs_nn_out_size(in->w, L->kw, s, L->pad, L->pad_px, &pl);
     const size_t row = (size_t)in->w * C;
     /* output columns whose 3x3 window lies inside the input */
     const int ox0 = (pl + s - 1) / s, ox1 = (in->w - 3 + pl) / s + 1;
@@ -136,6 +138,8 @@ void fs_nn_depthwise_range(const layer *L, const fs_tensor *in, int out_w, size_
         }
         m += (size_t)(xb - xa);
     }
+    if (L->slope)
+        fs_nn_prelu(dst, count, C, L->slope);
 }
 
 void fs_nn_depthwise(const layer *L, const fs_tensor *in, fs_tensor *out)

@@ -104,7 +104,9 @@ static inline __attribute__((always_inline)) __m512 act512(__m512 v, fs_act act)
     case FS_ACT_RELU: return _mm512_max_ps(v, zero);
     case FS_ACT_RELU6: return _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(6.0f));
     case FS_ACT_LEAKY: return _mm512_max_ps(v, _mm512_mul_ps(v, _mm512_set1_ps(0.1f)));
-    case FS_ACT_NONE: break;
+    case FS_ACT_NONE:
+    case FS_ACT_PRELU: /* the caller's fs_nn_prelu */
+        break;
     }
     return v;
 }

@@ -47,6 +47,7 @@ void fs_net_free(fs_net *net)
         free(net->layers[i].w);
         free(net->layers[i].b);
         free(net->layers[i].wb);
+        free(net->layers[i].slope);
     }
     free(net->layers);
     free(net->name);
@@ -120,6 +121,25 @@ static int fold(fs_net *net, layer *L, const fs_conv_desc *d, size_t k_count, in
     return 0;
 }
 
+/* Geometry, activation and the PReLU slopes of a conv layer. */
+static int conv_setup(fs_net *net, layer *L, const fs_conv_desc *d)
+{
+    L->kh = d->kh;
+    L->kw = d->kw;
+    L->cin = d->cin;
+    L->cout = d->cout;
+    L->stride = d->stride;
+    L->pad = d->pad;
+    L->pad_px = d->pad == FS_PAD_EXPLICIT ? d->pad_px : 0;
+    L->act = d->act;
+    if (!d->slope)
+        return 0;
+    if (!(L->slope = fs_nn_alloc((size_t)d->cout * sizeof(float))))
+        return set_err(net, FS_ENOMEM, L->name, "out of memory");
+    memcpy(L->slope, d->slope, (size_t)d->cout * sizeof(float));
+    return 0;
+}
+
 /* -1 (error recorded unless one already was) when input is not a node. */
 static int bad_input(fs_net *net, const char *name, int input)
 {
@@ -136,6 +156,10 @@ static int check_desc(fs_net *net, const char *name, int input, const fs_conv_de
         return -1;
     if (!d->weights || d->kh < 1 || d->kw < 1 || d->cin < 1 || d->cout < 1 || d->stride < 1)
         return set_err(net, FS_EUSAGE, name, "bad convolution parameters");
+    if (d->pad == FS_PAD_EXPLICIT && (d->pad_px < 0 || d->pad_px >= d->kh || d->pad_px >= d->kw))
+        return set_err(net, FS_EUSAGE, name, "explicit padding must be below the kernel size");
+    if ((d->act == FS_ACT_PRELU) != (d->slope != NULL))
+        return set_err(net, FS_EUSAGE, name, "a PReLU needs its slopes (and only a PReLU has them)");
     if (node_channels(net, input) != d->cin)
         return set_err(net, FS_EUSAGE, name, "input channel count does not match the weights");
     return 0;
@@ -146,15 +170,8 @@ int fs_net_conv(fs_net *net, const char *name, int input, const fs_conv_desc *d)
     if (check_desc(net, name, input, d) < 0)
         return -1;
     layer *L = append(net, L_CONV, name, 1, &input);
-    if (!L)
+    if (!L || conv_setup(net, L, d) < 0)
         return -1;
-    L->kh = d->kh;
-    L->kw = d->kw;
-    L->cin = d->cin;
-    L->cout = d->cout;
-    L->stride = d->stride;
-    L->pad = d->pad;
-    L->act = d->act;
     if (fold(net, L, d, (size_t)d->kh * d->kw * d->cin, d->cout) < 0)
         return -1;
     return net->n - 1;
@@ -167,14 +184,8 @@ int fs_net_depthwise(fs_net *net, const char *name, int input, const fs_conv_des
     if (d->cout != d->cin)
         return set_err(net, FS_EUSAGE, name, "depthwise conv must keep the channel count");
     layer *L = append(net, L_DW, name, 1, &input);
-    if (!L)
+    if (!L || conv_setup(net, L, d) < 0)
         return -1;
-    L->kh = d->kh;
-    L->kw = d->kw;
-    L->cin = L->cout = d->cin;
-    L->stride = d->stride;
-    L->pad = d->pad;
-    L->act = d->act;
     if (fold(net, L, d, (size_t)d->kh * d->kw, d->cin) < 0)
         return -1;
     return net->n - 1;
@@ -204,6 +215,8 @@ int fs_net_add(fs_net *net, const char *name, int n, const int *inputs, fs_act a
         return -1;
     if (n < 2 || n > FS_NN_MAX_INPUTS)
         return set_err(net, FS_EUSAGE, name, "an add takes 2 to 8 inputs");
+    if (act == FS_ACT_PRELU)
+        return set_err(net, FS_EUSAGE, name, "a PReLU follows convolutions only");
     int c = 0;
     for (int i = 0; i < n; i++) {
         if (inputs[i] < 0 || inputs[i] >= net->n)
@@ -235,7 +248,7 @@ int fs_net_fc(fs_net *net, const char *name, int input, int in, int out, const f
 {
     if (bad_input(net, name, input) < 0)
         return -1;
-    if (in < 1 || out < 1 || !weights)
+    if (in < 1 || out < 1 || !weights || act == FS_ACT_PRELU)
         return set_err(net, FS_EUSAGE, name, "bad fully connected parameters");
     layer *L = append(net, L_FC, name, 1, &input);
     if (!L)

@@ -24,7 +24,9 @@ typedef struct layer {
     int in[FS_NN_MAX_INPUTS];
     int kh, kw, cin, cout, stride;
     fs_pad pad;
+    int pad_px;      /* FS_PAD_EXPLICIT */
     fs_act act;
+    float *slope;    /* FS_ACT_PRELU: cout slopes (owned) */
     fs_pool_kind pool;
     float *w, *b;    /* folded weights and bias (owned, 64-byte aligned) */
     uint16_t *wb;    /* L_CONV: w as bf16, packed (fs_net_prepare_bf16) */
@@ -42,7 +44,7 @@ struct fs_net {
 
 /* Output size along one axis and the padding before it (TF SAME/VALID).
  * Returns the size, or 0 when the input is too small (VALID). */
-int fs_nn_out_size(int in, int k, int stride, fs_pad pad, int *pad_before);
+int fs_nn_out_size(int in, int k, int stride, fs_pad pad, int pad_px, int *pad_before);
 
 /* One activation. */
 static inline float fs_nn_act(float v, fs_act act)
@@ -51,7 +53,9 @@ static inline float fs_nn_act(float v, fs_act act)
     case FS_ACT_RELU: return v > 0.0f ? v : 0.0f;
     case FS_ACT_RELU6: return v < 0.0f ? 0.0f : v > 6.0f ? 6.0f : v;
     case FS_ACT_LEAKY: return v > 0.0f ? v : 0.1f * v;
-    case FS_ACT_NONE: break;
+    case FS_ACT_NONE:
+    case FS_ACT_PRELU: /* needs the channel: fs_nn_prelu */
+        break;
     }
     return v;
 }
@@ -60,7 +64,13 @@ static inline float fs_nn_act(float v, fs_act act)
  * loops, so no per-element branches). */
 void fs_nn_act_inplace(float *x, size_t n, fs_act act);
 
-/* Applies per-channel bias and activation to rows x c values in place. */
+/* The PReLU of rows x c values in place (slope per channel).  Kernels run
+ * a PReLU layer's chunk with the identity activation, then this over it
+ * while it is still in cache. */
+void fs_nn_prelu(float *x, size_t rows, int c, const float *slope);
+
+/* Applies per-channel bias and activation to rows x c values in place
+ * (FS_ACT_PRELU: bias only). */
 void fs_nn_bias_act(float *x, size_t rows, int c, const float *bias, fs_act act);
 
 /* Rows of the output a conv processes per product, so the im2col chunk and

@@ -28,8 +28,12 @@ struct fs_plan {
     double flops;
 };
 
-int fs_nn_out_size(int in, int k, int stride, fs_pad pad, int *pad_before)
+int fs_nn_out_size(int in, int k, int stride, fs_pad pad, int pad_px, int *pad_before)
 {
+    if (pad == FS_PAD_EXPLICIT) {
+        *pad_before = pad_px;
+        return in + 2 * pad_px >= k ? (in + 2 * pad_px - k) / stride + 1 : 0;
+    }
     if (pad == FS_PAD_SAME) {
         int out = (in + stride - 1) / stride;
         int total = (out - 1) * stride + k - in;
@@ -86,8 +90,8 @@ static int infer(const fs_net *net, node_plan *np, int in_h, int in_w, int bf16,
         case L_CONV:
         case L_DW:
         case L_POOL:
-            o->h = fs_nn_out_size(a->h, L->kh, L->stride, L->pad, &pb);
-            o->w = fs_nn_out_size(a->w, L->kw, L->stride, L->pad, &pb);
+            o->h = fs_nn_out_size(a->h, L->kh, L->stride, L->pad, L->pad_px, &pb);
+            o->w = fs_nn_out_size(a->w, L->kw, L->stride, L->pad, L->pad_px, &pb);
             break;
         case L_ADD:
             o->h = o->w = 0;

@@ -12,8 +12,8 @@ void fs_nn_pool(const layer *L, const fs_tensor *in, fs_tensor *out)
 {
     const int C = L->cout, s = L->stride;
     int pt, pl;
-    fs_nn_out_size(in->h, L->kh, s, L->pad, &pt);
-    fs_nn_out_size(in->w, L->kw, s, L->pad, &pl);
+    fs_nn_out_size(in->h, L->kh, s, L->pad, L->pad_px, &pt);
+    fs_nn_out_size(in->w, L->kw, s, L->pad, L->pad_px, &pl);
     for (int oy = 0; oy < out->h; oy++) {
         for (int ox = 0; ox < out->w; ox++) {
             float *restrict o = out->data + ((size_t)oy * out->w + ox) * C;

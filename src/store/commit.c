@@ -176,32 +176,31 @@ static int write_counters(fs_db *db, MDB_txn *t, const counters *c)
     return 0;
 }
 
-static int try_commit(fs_db *db, fs_db_item *items, int n_items, const uint64_t *remove,
-                      int n_remove)
+typedef struct batch {
+    fs_db_item *items;
+    int n_items;
+    const uint64_t *remove;
+    int n_remove;
+} batch;
+
+static int write_batch(fs_db *db, MDB_txn *t, void *ctx)
 {
-    MDB_txn *t;
-    int rc = mdb_txn_begin(db->env, NULL, 0, &t);
-    if (rc)
-        return rc;
+    const batch *b = ctx;
     counters c = {0};
     uint8_t *scratch = NULL;
     size_t scap = 0;
+    int rc;
     if ((rc = fs_meta_get_u64(t, db->meta, "next.image", &c.next_image)) ||
         (rc = fs_meta_get_u64(t, db->meta, "next.face", &c.next_face)))
-        goto out;
-    for (int i = 0; i < n_remove && !rc; i++)
-        rc = remove_image(db, t, remove[i], &c);
-    for (int i = 0; i < n_items && !rc; i++)
-        rc = put_item(db, t, &items[i], &c, &scratch, &scap);
+        return rc;
+    for (int i = 0; i < b->n_remove && !rc; i++)
+        rc = remove_image(db, t, b->remove[i], &c);
+    for (int i = 0; i < b->n_items && !rc; i++)
+        rc = put_item(db, t, &b->items[i], &c, &scratch, &scap);
     if (!rc)
         rc = write_counters(db, t, &c);
-out:
     free(scratch);
-    if (rc) {
-        mdb_txn_abort(t);
-        return rc;
-    }
-    return mdb_txn_commit(t);
+    return rc;
 }
 
 /* Doubles the map.  Needs every transaction of this process finished: the
@@ -216,27 +215,42 @@ static int grow_map(fs_db *db)
     return rc;
 }
 
-int fs_db_commit(fs_db *db, fs_db_item *items, int n_items, const uint64_t *remove,
-                 int n_remove, fs_error *err)
+int fs_db_write(fs_db *db, int (*fn)(fs_db *, MDB_txn *, void *), void *ctx, const char *what,
+                fs_error *err)
 {
     if (db->readonly)
         return fs_fail(err, FS_EINTERNAL, "%s: opened read-only", db->path);
-    for (int i = 0; i < n_items; i++)
-        if (!items[i].img.path || !items[i].img.path[0])
-            return fs_fail(err, FS_EINTERNAL, "%s: photo record without a path", db->path);
     for (;;) {
         pthread_rwlock_rdlock(&db->resize_lock);
-        int rc = try_commit(db, items, n_items, remove, n_remove);
+        MDB_txn *t;
+        int rc = mdb_txn_begin(db->env, NULL, 0, &t);
+        if (!rc) {
+            rc = fn(db, t, ctx);
+            if (rc)
+                mdb_txn_abort(t);
+            else
+                rc = mdb_txn_commit(t);
+        }
         pthread_rwlock_unlock(&db->resize_lock);
         if (rc == 0)
             return FS_OK;
         if (rc == MDB_MAP_FULL) {
-            /* Nothing was written; grow and replay the whole batch. */
+            /* Nothing was written; grow and replay the whole transaction. */
             int g = grow_map(db);
             if (g)
                 return fs_db_lmdb_fail(db, err, g, "growing the map");
             continue;
         }
-        return fs_db_lmdb_fail(db, err, rc, "committing a batch");
+        return fs_db_lmdb_fail(db, err, rc, what);
     }
+}
+
+int fs_db_commit(fs_db *db, fs_db_item *items, int n_items, const uint64_t *remove,
+                 int n_remove, fs_error *err)
+{
+    for (int i = 0; i < n_items; i++)
+        if (!items[i].img.path || !items[i].img.path[0])
+            return fs_fail(err, FS_EINTERNAL, "%s: photo record without a path", db->path);
+    batch b = {items, n_items, remove, n_remove};
+    return fs_db_write(db, write_batch, &b, "committing a batch", err);
 }

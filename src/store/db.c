@@ -43,7 +43,7 @@ int fs_meta_put_u64(MDB_txn *t, MDB_dbi meta, const char *key, uint64_t v)
     return mdb_put(t, meta, &k, &d, 0);
 }
 
-static int meta_get_str(MDB_txn *t, MDB_dbi meta, const char *key, char *out, size_t cap)
+int fs_meta_get_str(MDB_txn *t, MDB_dbi meta, const char *key, char *out, size_t cap)
 {
     MDB_val k = {strlen(key), (void *)key}, d;
     int rc = mdb_get(t, meta, &k, &d);
@@ -59,7 +59,7 @@ static int meta_get_str(MDB_txn *t, MDB_dbi meta, const char *key, char *out, si
     return 0;
 }
 
-static int meta_put_str(MDB_txn *t, MDB_dbi meta, const char *key, const char *s)
+int fs_meta_put_str(MDB_txn *t, MDB_dbi meta, const char *key, const char *s)
 {
     MDB_val k = {strlen(key), (void *)key}, d = {strlen(s), (void *)s};
     return mdb_put(t, meta, &k, &d, 0);
@@ -132,8 +132,8 @@ static int check_meta(fs_db *db, MDB_txn *t, const fs_db_model *model, fs_error 
         if (!model || !model->id || model->dim <= 0)
             return fs_fail(err, FS_EINTERNAL, "%s: creating a database needs a model", db->path);
         if ((rc = fs_meta_put_u64(t, db->meta, "schema", FS_DB_SCHEMA)) ||
-            (rc = meta_put_str(t, db->meta, "model.id", model->id)) ||
-            (rc = meta_put_str(t, db->meta, "model.checksum", model->checksum ? model->checksum : "")) ||
+            (rc = fs_meta_put_str(t, db->meta, "model.id", model->id)) ||
+            (rc = fs_meta_put_str(t, db->meta, "model.checksum", model->checksum ? model->checksum : "")) ||
             (rc = fs_meta_put_u64(t, db->meta, "dim", (uint64_t)model->dim)) ||
             (rc = fs_meta_put_u64(t, db->meta, "next.image", 1)) ||
             (rc = fs_meta_put_u64(t, db->meta, "next.face", 0)) ||
@@ -150,13 +150,20 @@ static int check_meta(fs_db *db, MDB_txn *t, const fs_db_model *model, fs_error 
     uint64_t dim;
     char id[256];
     if ((rc = fs_meta_get_u64(t, db->meta, "dim", &dim)) ||
-        (rc = meta_get_str(t, db->meta, "model.id", id, sizeof id)))
+        (rc = fs_meta_get_str(t, db->meta, "model.id", id, sizeof id)))
         return fs_db_lmdb_fail(db, err, rc, "reading meta");
     db->dim = (int)dim;
+    char target[256];
+    if ((rc = fs_meta_get_str(t, db->meta, "reembed.model", target, sizeof target)))
+        return fs_db_lmdb_fail(db, err, rc, "reading meta");
+    if (model && model->id && target[0])
+        return fs_fail(err, FS_EDB,
+                       "%s: a reembed to '%s' is under way; run facesearch reembed to finish it",
+                       db->path, target);
     if (model && model->id && (strcmp(id, model->id) != 0 || (int)dim != model->dim))
         return fs_fail(err, FS_EDB,
                        "%s: database holds vectors of model '%s' (dim %llu), this run uses "
-                       "'%s' (dim %d); use another --db or re-ingest",
+                       "'%s' (dim %d); run facesearch reembed to move it to this model, or use another --db",
                        db->path, id, (unsigned long long)dim, model->id, model->dim);
     return FS_OK;
 }

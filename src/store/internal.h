@@ -50,8 +50,18 @@ uint64_t fs_key_u64_get(const void *p);
 /* Maps an LMDB return code to FS_EDB with a message naming the database. */
 int fs_db_lmdb_fail(const fs_db *db, fs_error *err, int rc, const char *what);
 
+/* Runs fn in a write transaction and commits it; on MDB_MAP_FULL the map
+ * is grown and fn replayed from scratch (fn's writes must depend only on
+ * what it reads in t).  `what` names the step in errors.  Errors: FS_EDB,
+ * FS_EINTERNAL (read-only handle). */
+int fs_db_write(fs_db *db, int (*fn)(fs_db *, MDB_txn *, void *), void *ctx, const char *what,
+                fs_error *err);
+
 /* Meta helpers inside a transaction. */
 int fs_meta_get_u64(MDB_txn *t, MDB_dbi meta, const char *key, uint64_t *v);
 int fs_meta_put_u64(MDB_txn *t, MDB_dbi meta, const char *key, uint64_t v);
+/* A string value ("" when absent; cut to cap - 1 bytes). */
+int fs_meta_get_str(MDB_txn *t, MDB_dbi meta, const char *key, char *out, size_t cap);
+int fs_meta_put_str(MDB_txn *t, MDB_dbi meta, const char *key, const char *s);
 
 #endif

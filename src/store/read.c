@@ -278,7 +278,11 @@ int fs_db_stats_get(fs_db_snap *s, fs_db_stats *st, fs_error *err)
         (rc = fs_meta_get_u64(t, m, "ingest.last_start_ns", &start)) ||
         (rc = fs_meta_get_u64(t, m, "ingest.last_end_ns", &end)) ||
         (rc = meta_str(s, "model.id", st->model_id, sizeof st->model_id)) ||
-        (rc = meta_str(s, "model.checksum", st->model_checksum, sizeof st->model_checksum)))
+        (rc = meta_str(s, "model.checksum", st->model_checksum, sizeof st->model_checksum)) ||
+        (rc = meta_str(s, "reembed.model", st->reembed_model, sizeof st->reembed_model)) ||
+        (rc = fs_meta_get_u64(t, m, "reembed.dim", &st->reembed_dim)) ||
+        (rc = fs_meta_get_u64(t, m, "reembed.next_image", &st->reembed_next_image)) ||
+        (rc = fs_meta_get_u64(t, m, "next.image", &st->next_image_id)))
         return fs_db_lmdb_fail(s->db, err, rc, "reading statistics");
     for (int i = 0; i < 16; i++) {
         char key[32];

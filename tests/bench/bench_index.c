@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facesearch/config.h"
 #include "facesearch/face.h"
 #include "facesearch/index.h"
 #include "facesearch/store.h"
@@ -62,36 +63,30 @@ static int take(void *ctx, uint64_t id, const float *vec)
     return 0;
 }
 
-/* Exact top-k by brute force: ||x||^2 - 2 q.x in sgemm blocks; ids into gt,
- * euclidean distances into gtd. */
+/* Exact top-k by brute force: the largest inner products of the unit
+ * vectors (cosine similarities), in sgemm blocks; ids into gt, cosine
+ * distances (1 - cos, as fs_index_search reports) into gtd. */
 static void ground_truth(const all_vecs *a, const float *q, int nq, int k, int64_t *gt,
                          float *gtd)
 {
     int d = a->dim;
     enum { B = 65536 };
-    float *dots = malloc(sizeof(float) * (size_t)nq * B), *norms = malloc(sizeof(float) * B);
-    float *best = malloc(sizeof(float) * (size_t)nq * k);
+    float *dots = malloc(sizeof(float) * (size_t)nq * B);
     for (long i = 0; i < (long)nq * k; i++) {
-        best[i] = INFINITY;
+        gtd[i] = INFINITY;
         gt[i] = -1;
     }
     for (size_t s = 0; s < a->n; s += B) {
         int nb = a->n - s < B ? (int)(a->n - s) : B;
         const float *x = a->v + s * (size_t)d;
-        for (int j = 0; j < nb; j++) {
-            float t = 0;
-            for (int c = 0; c < d; c++)
-                t += x[(size_t)j * d + c] * x[(size_t)j * d + c];
-            norms[j] = t;
-        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, d, 1.0f, q, d, x, d, 0.0f,
                     dots, nb);
 #pragma omp parallel for
         for (int i = 0; i < nq; i++) {
-            float *bd = best + (size_t)i * k;
+            float *bd = gtd + (size_t)i * k;
             int64_t *bi = gt + (size_t)i * k;
             for (int j = 0; j < nb; j++) {
-                float dist = norms[j] - 2 * dots[(size_t)i * nb + j];
+                float dist = 1.0f - dots[(size_t)i * nb + j];
                 if (dist >= bd[k - 1])
                     continue;
                 int p = k - 1;
@@ -105,18 +100,7 @@ static void ground_truth(const all_vecs *a, const float *q, int nq, int k, int64
             }
         }
     }
-    for (int i = 0; i < nq; i++) {
-        float qq = 0;
-        for (int c = 0; c < d; c++)
-            qq += q[(size_t)i * d + c] * q[(size_t)i * d + c];
-        for (int j = 0; j < k; j++) {
-            float v = best[(size_t)i * k + j] + qq;
-            gtd[(size_t)i * k + j] = sqrtf(v > 0 ? v : 0);
-        }
-    }
     free(dots);
-    free(norms);
-    free(best);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -214,17 +198,21 @@ int main(int argc, char **argv)
     double *lat = malloc(sizeof(double) * (size_t)nq);
     t = fs_now();
     ground_truth(&a, q, nq, k, gt, gtd);
-    /* Matches: closer than the verification threshold of the database's
-     * descriptor mode (the mode is the model id's last part). */
-    const char *mode = strrchr(st.model_id, '/');
-    float match = (float)fs_descriptor_mode_threshold(mode ? mode + 1 : "chip+flip");
-    if (!(match > 0))
-        match = (float)fs_descriptor_mode_threshold("chip+flip");
+    /* Matches: at or above the match threshold of the database's recognizer
+     * (query.NAME; the model id starts with the recognizer's name). */
+    char key[64];
+    snprintf(key, sizeof key, "query.%.*s", (int)strcspn(st.model_id, "@/"), st.model_id);
+    fs_config *cfg = fs_config_create();
+    float match = 1.0f - (cfg ? (float)fs_config_real(cfg, key) : 0.0f);
+    if (!(match < 1.0f)) /* no recognizer name: mfn512's threshold */
+        match = 1.0f - (float)fs_config_real(cfg, "query.mfn512");
+    fs_config_destroy(cfg);
     long n_match = 0;
     for (long i = 0; i < (long)nq * k; i++)
         n_match += gt[i] >= 0 && gtd[i] < match;
     printf("queries: %d; exact top-%d by brute force in %.1f s; %.2f of them matches "
-           "(distance < %.3f)\n", nq, k, fs_now() - t, (double)n_match / ((double)nq * k), match);
+           "(similarity >= %.3f)\n", nq, k, fs_now() - t, (double)n_match / ((double)nq * k),
+           1.0 - match);
     printf("%-28s %-7s %3s %6s %9s %9s %9s %10s %9s %9s %9s\n", "factory", "faiss", "thr", "effort",
            "build_s", "B/face", "p50_ms", "p99_ms", "batch_qps", "recall@k", "match_rec");
 

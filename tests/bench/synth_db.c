@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facesearch/face.h"
 #include "synth.h"
 
 static const char *arg(int argc, char **argv, const char *name, const char *dflt)
@@ -47,12 +48,20 @@ int main(int argc, char **argv)
     }
     synth_model m;
     fs_error e = {0};
+    char fit_id[256] = "mfn512";
     if (model_db) {
         fs_db *mdb;
+        fs_db_snap *snap;
+        fs_db_stats mst;
         fs_db_options ro = {FS_DB_READONLY, NULL, 0};
         if (fs_db_open(model_db, &ro, &mdb, &e) != FS_OK) {
             fprintf(stderr, "synth_db: %s\n", e.msg);
             return 2;
+        }
+        if (fs_db_snap_begin(mdb, &snap, &e) == FS_OK) {
+            if (fs_db_stats_get(snap, &mst, &e) == FS_OK)
+                snprintf(fit_id, sizeof fit_id, "%s", mst.model_id);
+            fs_db_snap_end(snap);
         }
         int rc = synth_fit(mdb, &m);
         fs_db_close(mdb);
@@ -66,7 +75,12 @@ int main(int argc, char **argv)
         synth_default(&m, 128);
         printf("model: isotropic fallback (no --model-db)\n");
     }
-    fs_db_model model = {"synthetic/gaussian-fit", "", m.dim};
+    /* Named after the model database's recognizer, so that the commands
+     * (dedup, query --face-id) accept it: "mfn512/synthetic/cosine". */
+    char model_id[128];
+    snprintf(model_id, sizeof model_id, "%.*s/synthetic/cosine",
+             (int)strcspn(fit_id, "@/"), fit_id);
+    fs_db_model model = {model_id, "", m.dim};
     fs_db_options o = {FS_DB_CREATE, &model, 0};
     fs_db *db;
     if (fs_db_open(out, &o, &db, &e) != FS_OK) {
@@ -127,6 +141,7 @@ int main(int argc, char **argv)
                 }
                 size_t f = (size_t)i * per_photo + k;
                 synth_face(&m, &r, centre + (size_t)k * m.dim, vecs + f * m.dim);
+                fs_descriptor_normalize(vecs + f * m.dim, m.dim); /* compared by cosine */
                 labels[f] = ident[k];
                 fs_face_rec *fr = &faces[f];
                 memset(fr, 0, sizeof *fr);
@@ -197,6 +212,7 @@ int main(int argc, char **argv)
         long long nq = queries < (long long)next_ident ? queries : (long long)next_ident;
         for (long long i = 0; qf && face && i < nq; i++) {
             synth_face(&m, &r, qcentre + (size_t)i * m.dim, face);
+            fs_descriptor_normalize(face, m.dim);
             fwrite(face, sizeof(float), (size_t)m.dim, qf);
         }
         if (!qf || !face || fclose(qf) != 0) {

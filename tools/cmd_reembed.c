@@ -1,0 +1,294 @@
+/*
+ * facesearch reembed — move a database to the configured recogniser in
+ * place: every stored face gets a new descriptor computed from its photo
+ * with the stored box and landmarks (no detection), under the same face id.
+ * Batches are committed with the photo to resume from (store.h), so a
+ * killed run is finished by the next one.
+ */
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "face_cli.h"
+#include "facesearch/store.h"
+#include "store_cli.h"
+
+static void help(void)
+{
+    printf("usage: facesearch reembed [--db DIR] [--batch N] [--json] [--quiet] [options]\n"
+           "\n"
+           "Moves a database to the configured recognizer (descriptor.recognizer; or\n"
+           "say --recognizer NAME): decodes every photo again and computes each stored\n"
+           "face's descriptor from its stored box and landmarks -- no detection, face\n"
+           "ids unchanged.  Commits every N photos with the point to resume from: an\n"
+           "interrupted run is finished by running it again, and until it has finished\n"
+           "query, dedup, build and ingest refuse the database (its vectors are of two\n"
+           "models).  A face whose photo is gone or unreadable gets an all-zero vector\n"
+           "(similar to nothing) and is counted; re-ingest or prune those photos.\n"
+           "Afterwards run facesearch build.\n"
+           "\n"
+           "  --db DIR       database directory (paths.db)\n"
+           "  --batch N      photos per transaction (256)\n"
+           "  --json         one JSON summary line: photos, faces, unreadable_photos,\n"
+           "                 zeroed_faces, recognizer, dim, seconds, already\n"
+           "  --quiet        no progress line\n");
+    face_cli_help_options(stdout);
+    printf("\nExit: 0 done (or nothing to do), 1 usage, 2 no database, 3 internal.\n");
+}
+
+/* One photo of a batch with its stored faces. */
+typedef struct item {
+    uint64_t id;
+    char *path;
+    uint32_t n;
+    fs_face_rec *faces;
+    float *vecs;      /* n * dim, the new descriptors */
+    int unreadable;
+} item;
+
+typedef struct batch {
+    item *it;
+    size_t n, cap;
+    fs_db_snap *snap;
+    uint64_t next;    /* photo id after the last one taken */
+    fs_error err;
+} batch;
+
+static int take(void *ctx, const fs_image_rec *img)
+{
+    batch *b = ctx;
+    if (b->n == b->cap)
+        return 1; /* full: stop the walk */
+    b->next = img->id + 1;
+    if (img->status != FS_IMG_OK || img->n_faces == 0)
+        return 0;
+    item *it = &b->it[b->n];
+    memset(it, 0, sizeof *it);
+    it->id = img->id;
+    it->n = img->n_faces;
+    it->path = strndup(img->path, strlen(img->path));
+    it->faces = calloc(img->n_faces, sizeof *it->faces);
+    if (!it->path || !it->faces)
+        return fs_fail(&b->err, FS_ENOMEM, "out of memory");
+    b->n++;
+    for (uint32_t i = 0; i < img->n_faces; i++)
+        if (fs_db_get_face(b->snap, img->first_face + i, &it->faces[i], &b->err) != FS_OK)
+            return b->err.code;
+    return 0;
+}
+
+static void batch_clear(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->it[i].path);
+        free(b->it[i].faces);
+        free(b->it[i].vecs);
+    }
+    b->n = 0;
+}
+
+/* The new descriptors of one photo's stored faces (zeros where none). */
+static void describe(fs_worker *w, const fs_decode_opts *d, int dim, item *it)
+{
+    fs_image img = {0};
+    fs_error e = {0};
+    if (!(it->vecs = calloc((size_t)it->n * dim, sizeof(float))))
+        return;
+    if (fs_image_decode_file(it->path, d, &img, NULL, &e) != FS_OK) {
+        it->unreadable = 1;
+        return;
+    }
+    for (uint32_t i = 0; i < it->n; i++) {
+        const fs_face_rec *r = &it->faces[i];
+        fs_face f;
+        memset(&f, 0, sizeof f);
+        f.x = r->box[0];
+        f.y = r->box[1];
+        f.w = r->box[2];
+        f.h = r->box[3];
+        f.score = r->score;
+        f.flags = FS_FACE_LANDMARKS;
+        for (int k = 0; k < FS_LANDMARKS; k++) {
+            f.landmarks[k][0] = r->landmarks[k][0];
+            f.landmarks[k][1] = r->landmarks[k][1];
+        }
+        if (fs_worker_descriptor(w, &img, &f, &e) == FS_OK && !(f.flags & FS_FACE_EMPTY_CROP))
+            memcpy(it->vecs + (size_t)i * dim, f.descriptor, sizeof(float) * (size_t)dim);
+    }
+    fs_image_free(&img);
+}
+
+static int reembed_flag(void *ctx, fs_config *cfg, int c, const char *arg)
+{
+    int *f = ctx; /* json, quiet, batch */
+    switch (c) {
+    case 'd': return cli_config_set(cfg, "paths.db", arg, "--db");
+    case 'j': f[0] = 1; return 0;
+    case 'q': f[1] = 1; return 0;
+    case 'b': f[2] = atoi(arg);
+        return f[2] >= 1 && f[2] <= 1000000 ? 0
+                                            : cli_usage_error("reembed", "--batch takes 1..1000000");
+    }
+    return EXIT_USAGE;
+}
+
+int cmd_reembed(int argc, char **argv)
+{
+    static const struct option own[] = {
+        {"db", required_argument, 0, 'd'}, {"json", no_argument, 0, 'j'},
+        {"quiet", no_argument, 0, 'q'},    {"batch", required_argument, 0, 'b'},
+        {0, 0, 0, 0}};
+    int flags[3] = {0, 0, 256};
+    fs_config *cfg;
+    int rc = face_cli_parse(argc, argv, "reembed", help, own, reembed_flag, flags, &cfg);
+    if (rc >= 0)
+        return rc;
+    if (optind < argc) {
+        fs_config_destroy(cfg);
+        return cli_usage_error("reembed", "unexpected argument '%s'", argv[optind]);
+    }
+    const int json = flags[0], quiet = flags[1] || !isatty(2);
+    const char *dir = fs_config_str(cfg, "paths.db");
+    fs_engine_opts eo;
+    fs_decode_opts dopts;
+    fs_error e = {0};
+    fs_engine *engine = NULL;
+    fs_db *db = NULL;
+    int threads = (int)fs_config_int(cfg, "run.threads");
+    if ((rc = face_cli_options(cfg, &eo, &dopts)) != 0)
+        goto out;
+    fs_db_options dbo = {0, NULL, 0};
+    if (fs_db_open(dir, &dbo, &db, &e) != FS_OK ||
+        fs_engine_create(fs_config_str(cfg, "paths.models"), &eo, &engine, &e) != FS_OK) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    fs_db_model target;
+    char mbuf[2048];
+    store_cli_model(engine, &target, mbuf, sizeof mbuf);
+    fs_db_snap *snap;
+    fs_db_stats st;
+    if (fs_db_snap_begin(db, &snap, &e) != FS_OK) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    rc = fs_db_stats_get(snap, &st, &e);
+    fs_db_snap_end(snap);
+    if (rc != FS_OK) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    const int dim = target.dim;
+    double t0 = fs_now();
+    size_t photos = 0, faces = 0, unreadable = 0, zeroed = 0;
+    int already = !st.reembed_model[0] && strcmp(st.model_id, target.id) == 0;
+    if (!already && fs_db_reembed_begin(db, &target, &e) != FS_OK) {
+        rc = cli_fail(&e);
+        goto out;
+    }
+    if (threads <= 0)
+        threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    fs_worker **workers = calloc((size_t)threads, sizeof *workers);
+    batch b = {.cap = (size_t)flags[2]};
+    b.it = calloc(b.cap, sizeof *b.it);
+    for (int i = 0; workers && i < threads; i++)
+        if (fs_worker_create(engine, &workers[i], &e) != FS_OK)
+            break;
+    if (!workers || !b.it || e.code) {
+        rc = e.code ? cli_fail(&e) : (cli_error("out of memory"), EXIT_INTERNAL);
+        already = 1; /* skip the loop */
+    }
+    uint64_t cursor = 0;
+    if (!already) {
+        if (fs_db_snap_begin(db, &snap, &e) == FS_OK) {
+            fs_db_stats_get(snap, &st, &e);
+            fs_db_snap_end(snap);
+        }
+        cursor = st.reembed_next_image ? st.reembed_next_image : 1;
+    }
+    while (!already) {
+        b.next = cursor;
+        b.err.code = 0;
+        if (fs_db_snap_begin(db, &b.snap, &e) != FS_OK) {
+            rc = cli_fail(&e);
+            break;
+        }
+        int w = fs_db_foreach_image(b.snap, cursor, take, &b, &e);
+        fs_db_snap_end(b.snap);
+        if (b.err.code || (w != FS_OK && w != 1)) {
+            rc = cli_fail(b.err.code ? &b.err : &e);
+            break;
+        }
+        if (b.next == cursor)
+            break; /* no photo left */
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        for (size_t i = 0; i < b.n; i++)
+            describe(workers[omp_get_thread_num()], &dopts, dim, &b.it[i]);
+        size_t nf = 0;
+        for (size_t i = 0; i < b.n; i++)
+            nf += b.it[i].n;
+        uint64_t *ids = malloc((nf + 1) * sizeof *ids);
+        float *vecs = malloc((nf + 1) * (size_t)dim * sizeof *vecs);
+        size_t at = 0;
+        for (size_t i = 0; ids && vecs && i < b.n; i++) {
+            if (!b.it[i].vecs)
+                break;
+            unreadable += b.it[i].unreadable;
+            for (uint32_t f = 0; f < b.it[i].n; f++, at++) {
+                ids[at] = b.it[i].faces[f].id;
+                const float *v = b.it[i].vecs + (size_t)f * dim;
+                memcpy(vecs + at * dim, v, sizeof(float) * (size_t)dim);
+                zeroed += v[0] == 0 && v[1] == 0 && v[dim - 1] == 0;
+            }
+        }
+        int ok = at == nf && fs_db_reembed_put(db, ids, vecs, nf, b.next, &e) == FS_OK;
+        free(ids);
+        free(vecs);
+        if (!ok) {
+            rc = e.code ? cli_fail(&e) : (cli_error("out of memory"), EXIT_INTERNAL);
+            break;
+        }
+        photos += b.n;
+        faces += nf;
+        cursor = b.next;
+        batch_clear(&b);
+        if (!quiet)
+            fprintf(stderr, "\rreembed: %zu photos, %zu faces, %.1f s (photo id %llu of %llu)",
+                    photos, faces, fs_now() - t0, (unsigned long long)cursor,
+                    (unsigned long long)st.next_image_id);
+    }
+    if (!quiet && photos)
+        fputc('\n', stderr);
+    batch_clear(&b);
+    free(b.it);
+    for (int i = 0; workers && i < threads; i++)
+        fs_worker_destroy(workers[i]);
+    free(workers);
+    if (!rc && !already && fs_db_reembed_finish(db, &e) != FS_OK)
+        rc = cli_fail(&e);
+    if (!rc && json)
+        printf("{\"photos\":%zu,\"faces\":%zu,\"unreadable_photos\":%zu,\"zeroed_faces\":%zu,"
+               "\"recognizer\":\"%s\",\"dim\":%d,\"model\":\"%s\",\"seconds\":%.2f,"
+               "\"already\":%s}\n",
+               photos, faces, unreadable, zeroed, fs_recognizer_name(eo.recognizer), dim,
+               target.id, fs_now() - t0, already ? "true" : "false");
+    else if (!rc && already)
+        printf("%s: already holds %s descriptors; nothing to do\n", dir, target.id);
+    else if (!rc)
+        printf("%s: re-embedded %zu faces of %zu photos with %s (%d-D) in %.1f s; run "
+               "facesearch build\n",
+               dir, faces, photos, fs_recognizer_name(eo.recognizer), dim, fs_now() - t0);
+    if (!rc && unreadable)
+        cli_error("warning: %zu photos could not be read again; their %zu faces got zero "
+                  "vectors (re-ingest or prune them)", unreadable, zeroed);
+out:
+    fs_engine_destroy(engine);
+    fs_db_close(db);
+    fs_config_destroy(cfg);
+    return rc;
+}
