@@ -1,6 +1,7 @@
 /* The test runner: see tests/harness.h. */
 #include "harness.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -136,4 +137,19 @@ int main(int argc, char **argv)
         printf("%d skipped\n", skipped);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
+}
+
+int fs_test_spawn(const char *args)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "exec %s %s", fs_test_bin(), args);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return (int)pid;
 }

@@ -36,6 +36,10 @@ const char *fs_test_tmpdir(void);
  * exit status, or -1 if it could not run or died of a signal. */
 int fs_test_sh(const char *cmd, char *out, size_t cap);
 
+/* Starts `facesearch ARGS` (the built binary) in the background with stdout
+ * and stderr to /dev/null; returns its pid (for kill tests), or -1. */
+int fs_test_spawn(const char *args);
+
 #define TEST(name)                                                        \
     static void test_##name(void);                                        \
     __attribute__((constructor)) static void register_##name(void)        \

@@ -111,6 +111,12 @@ TEST(index_exact_matches_brute_force)
     REQUIRE(db);
     fs_error e = {0};
     CHECK_OK(store_vectors(db, v, 0, n, &e), &e);
+    /* the brute force sees what the index sees: the stored float16 values */
+    fs_db_snap *snap;
+    REQUIRE(fs_db_snap_begin(db, &snap, &e) == FS_OK);
+    for (int i = 0; i < n; i++)
+        CHECK_OK(fs_db_get_vector(snap, (uint64_t)i, v + (size_t)i * D, &e), &e);
+    fs_db_snap_end(snap);
     fs_index_build_opts o = {0};
     fs_index_info info;
     CHECK_OK(fs_index_build(db, dir, &o, &info, &e), &e);

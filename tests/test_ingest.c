@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "facesearch/face.h"
 #include "facesearch/hash.h"
 #include "facesearch/image.h"
 #include "facesearch/store.h"
@@ -101,9 +102,9 @@ static int digest_image(void *vctx, const fs_image_rec *img)
     uint64_t first = img->first_face;
     for (uint32_t i = 0; i < n; i++) {
         fs_face_rec f;
-        const void *v;
+        float v[FS_DESCRIPTOR_MAX];
         if (fs_db_get_face(c->snap, first + i, &f, NULL) != FS_OK ||
-            fs_db_get_vector(c->snap, first + i, &v, NULL) != FS_OK)
+            fs_db_get_vector(c->snap, first + i, v, NULL) != FS_OK)
             return 1; /* a record pointing at missing faces: corrupt */
         fs_sha256_update(&h, f.box, sizeof f.box);
         fs_sha256_update(&h, &f.score, sizeof f.score);
@@ -347,22 +348,6 @@ TEST(ingest_errors_are_recorded_and_isolated)
     CHECK_INT(json_num(out, "errors"), 1);
 }
 
-/* Starts facesearch ARGS in the background with stdout/stderr to /dev/null. */
-static pid_t spawn(const char *args)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        char cmd[4096];
-        snprintf(cmd, sizeof cmd, "exec %s %s", fs_test_bin(), args);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
 TEST(ingest_survives_kill_at_random_moments)
 {
     /* Fewer photos under the sanitizers (each run is ~5x slower there); the
@@ -395,7 +380,7 @@ TEST(ingest_survives_kill_at_random_moments)
         snprintf(args, sizeof args, "ingest --config %s --db %s --quiet %s", conf, db, photos);
         /* Kill somewhere in [0, 1.1 x the uninterrupted run time). */
         useconds_t delay = (useconds_t)(1.1e6 * full * (double)rand() / RAND_MAX);
-        pid_t pid = spawn(args);
+        pid_t pid = fs_test_spawn(args);
         REQUIRE(pid > 0);
         usleep(delay);
         kill(pid, SIGKILL);
@@ -436,7 +421,7 @@ TEST(ingest_sigint_saves_work_and_concurrency_rules)
     fclose(f);
     snprintf(db, sizeof db, "%s/int-db", fs_test_tmpdir());
     snprintf(args, sizeof args, "ingest --config %s --db %s --quiet %s", conf, db, photos);
-    pid_t pid = spawn(args);
+    pid_t pid = fs_test_spawn(args);
     REQUIRE(pid > 0);
     /* Wait until some photos are committed, then check the rules while the
      * ingest is still running. */

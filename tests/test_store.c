@@ -119,11 +119,15 @@ TEST(store_roundtrip_replace_remove)
     CHECK_INT(fr.image_id, items[1].img.id);
     CHECK_NEAR(fr.box[0], 11, 0);
     CHECK_NEAR(fr.landmarks[67][1], 20, 0);
-    const void *v;
-    CHECK_OK(fs_db_get_vector(s, 4, &v, &e), &e);
     float vec[DIM];
-    memcpy(vec, v, sizeof vec);
-    CHECK_NEAR(vec[3], 12.03, 1e-6);
+    CHECK_OK(fs_db_get_vector(s, 4, vec, &e), &e);
+    /* stored as float16 (11 significant bits), read back at unit length:
+     * the vector was 12.00, 12.01, ..., 12.07 */
+    double norm = 0;
+    for (int d = 0; d < DIM; d++)
+        norm += (double)vec[d] * vec[d];
+    CHECK_NEAR(norm, 1.0, 1e-6);
+    CHECK_NEAR(vec[3] / vec[0], 12.03 / 12.00, 2e-3);
     fs_db_stats stt;
     CHECK_OK(fs_db_stats_get(s, &stt, &e), &e);
     CHECK_INT(stt.images, 3);
@@ -142,7 +146,7 @@ TEST(store_roundtrip_replace_remove)
     CHECK_INT(b2.item.img.first_face, 5);
     REQUIRE(fs_db_snap_begin(db, &s, &e) == FS_OK);
     CHECK_INT(fs_db_get_face(s, 3, &fr, &e), FS_ENOTFOUND);
-    CHECK_INT(fs_db_get_vector(s, 3, &v, &e), FS_ENOTFOUND);
+    CHECK_INT(fs_db_get_vector(s, 3, vec, &e), FS_ENOTFOUND);
     int n = 0;
     CHECK_OK(fs_db_foreach_face(s, 0, count_cb, &n, &e), &e);
     CHECK_INT(n, 3);

@@ -80,7 +80,8 @@ section ingest-scale ingest_scale
 # Debian's side by side.  Real vectors (the lfw_am ingest, queries = stored
 # faces), then synthetic ones (tests/bench/synth.c: a Gaussian model fitted to
 # the lfw_am descriptors; queries = new faces of stored identities) at 1M, and
-# at 10M when INDEX_10M=1 (~20 min and ~16 GB of disk here).
+# at 10M when INDEX_10M=1 (128-D: ~20 min and ~16 GB of disk here; 512-D:
+# ~23 GB and over an hour, mostly k-means over 16,384 lists).
 index_lfw() {
     [ -d "$bench_tmp/lfw-db" ] || { echo "skipped: run with the ingest-lfw section"; return 0; }
     for b in bench_index bench_index_debian; do

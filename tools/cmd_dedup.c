@@ -155,18 +155,12 @@ int cmd_dedup(int argc, char **argv)
     group *groups = NULL;
     size_t n_edges = 0, n_clusters = 0;
     int exit_code = EXIT_OK;
-    fs_db_options dbo = {FS_DB_READONLY, NULL, 0};
     fs_db_stats st;
     /* A 64th of the lists: a missed neighbour costs the graph one edge. */
     int nprobe = (int)fs_config_int(cfg, "dedup.nprobe");
     double t0 = fs_now();
-    if (fs_db_open(dir, &dbo, &db, &e) != FS_OK || fs_db_snap_begin(db, &snap, &e) != FS_OK ||
-        fs_db_stats_get(snap, &st, &e) != FS_OK) {
-        exit_code = cli_fail(&e);
-        goto out;
-    }
     char rec[32];
-    if ((exit_code = store_cli_usable(&st, dir)) != EXIT_OK)
+    if ((exit_code = store_cli_open(dir, &db, &snap, &st)) != EXIT_OK)
         goto out;
     if (fs_index_open(dir, &ix, &e) != FS_OK ||
         fs_index_set_search(ix, nprobe ? nprobe : -64,

@@ -207,16 +207,9 @@ int cmd_query(int argc, char **argv)
     qface *q = NULL;
     match *m = NULL;
     int *nm = NULL, nq = 0, cap = 0, exit_code = EXIT_OK;
-    fs_db_options dbo = {FS_DB_READONLY, NULL, 0};
     fs_db_stats st;
-    if (fs_db_open(dir, &dbo, &db, &e) != FS_OK || fs_db_snap_begin(db, &snap, &e) != FS_OK ||
-        fs_db_stats_get(snap, &st, &e) != FS_OK) {
-        exit_code = cli_fail(&e);
-        goto out;
-    }
     char rec[32];
-    if ((exit_code = store_cli_usable(&st, dir)) != EXIT_OK ||
-        (exit_code = store_cli_configure(cfg, st.model_id)) != EXIT_OK)
+    if ((exit_code = store_cli_open(dir, &db, &snap, &st)) != EXIT_OK)
         goto out;
     if (fs_index_open(dir, &ix, &e) != FS_OK ||
         fs_index_set_search(ix, (int)fs_config_int(cfg, "index.nprobe"),
@@ -248,10 +241,10 @@ int cmd_query(int argc, char **argv)
     for (int i = 0; i < n_ids; i++) {
         fs_face_rec fr;
         fs_image_rec img;
-        const void *v;
+        float v[FS_DESCRIPTOR_MAX];
         if (fs_db_get_face(snap, ids[i], &fr, &e) != FS_OK ||
             fs_db_get_image(snap, fr.image_id, &img, &e) != FS_OK ||
-            fs_db_get_vector(snap, ids[i], &v, &e) != FS_OK) {
+            fs_db_get_vector(snap, ids[i], v, &e) != FS_OK) {
             exit_code = cli_fail(&e);
             goto out;
         }
@@ -267,7 +260,9 @@ int cmd_query(int argc, char **argv)
         memcpy(q[nq].vec, v, sizeof(float) * (size_t)dim);
         nq++;
     }
-    if (optind < argc && (exit_code = face_cli_start(&fc, cfg)) != EXIT_OK)
+    /* query photos are described in the database's own descriptor space */
+    if (optind < argc && ((exit_code = store_cli_configure(cfg, st.model_id)) != EXIT_OK ||
+                          (exit_code = face_cli_start(&fc, cfg)) != EXIT_OK))
         goto out;
     for (int a = optind; a < argc; a++) {
         fs_image img = {0};

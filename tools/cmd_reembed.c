@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -28,14 +29,15 @@ static void help(void)
            "ids unchanged.  Commits every N photos with the point to resume from: an\n"
            "interrupted run is finished by running it again, and until it has finished\n"
            "query, dedup, build and ingest refuse the database (its vectors are of two\n"
-           "models).  A face whose photo is gone or unreadable gets an all-zero vector\n"
-           "(similar to nothing) and is counted; re-ingest or prune those photos.\n"
+           "models).  A face whose photo is gone, unreadable or changed since it was\n"
+           "ingested (size or mtime) gets an all-zero vector (similar to nothing) and is\n"
+           "counted; the next ingest re-detects changed photos, --prune drops gone ones.\n"
            "Afterwards run facesearch build.\n"
            "\n"
            "  --db DIR       database directory (paths.db)\n"
            "  --batch N      photos per transaction (256)\n"
            "  --json         one JSON summary line: photos, faces, unreadable_photos,\n"
-           "                 zeroed_faces, recognizer, dim, seconds, already\n"
+           "                 changed_photos, zeroed_faces, recognizer, dim, seconds, already\n"
            "  --quiet        no progress line\n");
     face_cli_help_options(stdout);
     printf("\nExit: 0 done (or nothing to do), 1 usage, 2 no database, 3 internal.\n");
@@ -45,10 +47,12 @@ static void help(void)
 typedef struct item {
     uint64_t id;
     char *path;
+    uint64_t size;    /* the file as ingested: a changed file's boxes are stale */
+    int64_t mtime_ns;
     uint32_t n;
     fs_face_rec *faces;
     float *vecs;      /* n * dim, the new descriptors */
-    int unreadable;
+    int unreadable;   /* 1: gone or unreadable, 2: changed since ingest */
 } item;
 
 typedef struct batch {
@@ -70,6 +74,8 @@ static int take(void *ctx, const fs_image_rec *img)
     item *it = &b->it[b->n];
     memset(it, 0, sizeof *it);
     it->id = img->id;
+    it->size = img->size;
+    it->mtime_ns = img->mtime_ns;
     it->n = img->n_faces;
     it->path = strndup(img->path, strlen(img->path));
     it->faces = calloc(img->n_faces, sizeof *it->faces);
@@ -99,6 +105,16 @@ static void describe(fs_worker *w, const fs_decode_opts *d, int dim, item *it)
     fs_error e = {0};
     if (!(it->vecs = calloc((size_t)it->n * dim, sizeof(float))))
         return;
+    struct stat sb;
+    if (stat(it->path, &sb) != 0) {
+        it->unreadable = 1;
+        return;
+    }
+    if ((uint64_t)sb.st_size != it->size ||
+        (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec != it->mtime_ns) {
+        it->unreadable = 2; /* another photo now: its stored boxes say nothing */
+        return;
+    }
     if (fs_image_decode_file(it->path, d, &img, NULL, &e) != FS_OK) {
         it->unreadable = 1;
         return;
@@ -185,7 +201,7 @@ int cmd_reembed(int argc, char **argv)
     }
     const int dim = target.dim;
     double t0 = fs_now();
-    size_t photos = 0, faces = 0, unreadable = 0, zeroed = 0;
+    size_t photos = 0, faces = 0, unreadable = 0, changed = 0, zeroed = 0;
     int already = !st.reembed_model[0] && strcmp(st.model_id, target.id) == 0;
     if (!already && fs_db_reembed_begin(db, &target, &e) != FS_OK) {
         rc = cli_fail(&e);
@@ -238,7 +254,8 @@ int cmd_reembed(int argc, char **argv)
         for (size_t i = 0; ids && vecs && i < b.n; i++) {
             if (!b.it[i].vecs)
                 break;
-            unreadable += b.it[i].unreadable;
+            unreadable += b.it[i].unreadable == 1;
+            changed += b.it[i].unreadable == 2;
             for (uint32_t f = 0; f < b.it[i].n; f++, at++) {
                 ids[at] = b.it[i].faces[f].id;
                 const float *v = b.it[i].vecs + (size_t)f * dim;
@@ -272,10 +289,10 @@ int cmd_reembed(int argc, char **argv)
     if (!rc && !already && fs_db_reembed_finish(db, &e) != FS_OK)
         rc = cli_fail(&e);
     if (!rc && json)
-        printf("{\"photos\":%zu,\"faces\":%zu,\"unreadable_photos\":%zu,\"zeroed_faces\":%zu,"
-               "\"recognizer\":\"%s\",\"dim\":%d,\"model\":\"%s\",\"seconds\":%.2f,"
-               "\"already\":%s}\n",
-               photos, faces, unreadable, zeroed, fs_recognizer_name(eo.recognizer), dim,
+        printf("{\"photos\":%zu,\"faces\":%zu,\"unreadable_photos\":%zu,\"changed_photos\":%zu,"
+               "\"zeroed_faces\":%zu,\"recognizer\":\"%s\",\"dim\":%d,\"model\":\"%s\","
+               "\"seconds\":%.2f,\"already\":%s}\n",
+               photos, faces, unreadable, changed, zeroed, fs_recognizer_name(eo.recognizer), dim,
                target.id, fs_now() - t0, already ? "true" : "false");
     else if (!rc && already)
         printf("%s: already holds %s descriptors; nothing to do\n", dir, target.id);
@@ -283,9 +300,10 @@ int cmd_reembed(int argc, char **argv)
         printf("%s: re-embedded %zu faces of %zu photos with %s (%d-D) in %.1f s; run "
                "facesearch build\n",
                dir, faces, photos, fs_recognizer_name(eo.recognizer), dim, fs_now() - t0);
-    if (!rc && unreadable)
-        cli_error("warning: %zu photos could not be read again; their %zu faces got zero "
-                  "vectors (re-ingest or prune them)", unreadable, zeroed);
+    if (!rc && (unreadable || changed))
+        cli_error("warning: %zu photos could not be read again and %zu changed since they were "
+                  "ingested; their faces got zero vectors (%zu in all): run facesearch ingest "
+                  "(with --prune for deleted ones)", unreadable, changed, zeroed);
 out:
     fs_engine_destroy(engine);
     fs_db_close(db);

@@ -122,11 +122,9 @@ static int collect(void *ctx, const fs_image_rec *img)
     }
     int k = img->status == FS_IMG_OK ? fs_face_central(box, n, img->width, img->height) : -1;
     if (k >= 0) {
-        const void *v;
         ph->face_id = img->first_face + (uint64_t)k;
-        if (fs_db_get_vector(t->snap, ph->face_id, &v, NULL) != FS_OK)
+        if (fs_db_get_vector(t->snap, ph->face_id, ph->vec, NULL) != FS_OK)
             return FS_EDB;
-        memcpy(ph->vec, v, sizeof(float) * (size_t)t->dim);
         ph->has_face = 1;
     }
     t->n++;

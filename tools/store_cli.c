@@ -83,3 +83,14 @@ int store_cli_configure(fs_config *cfg, const char *model_id)
     }
     return EXIT_OK;
 }
+
+int store_cli_open(const char *dir, fs_db **db, fs_db_snap **snap, fs_db_stats *st)
+{
+    fs_error e = {0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    *snap = NULL;
+    if (fs_db_open(dir, &ro, db, &e) != FS_OK || fs_db_snap_begin(*db, snap, &e) != FS_OK ||
+        fs_db_stats_get(*snap, st, &e) != FS_OK)
+        return cli_fail(&e);
+    return store_cli_usable(st, dir);
+}

@@ -26,6 +26,12 @@ const char *store_cli_recognizer(const char *model_id, char *buf, size_t cap);
  * what to run) and returns EXIT_DATA. */
 int store_cli_usable(const fs_db_stats *st, const char *dir);
 
+/* Opens dir read-only, starts a snapshot, reads its stats into *st and
+ * checks store_cli_usable.  Returns EXIT_OK, or an exit code after printing
+ * why; what was opened is in *db / *snap either way (the caller closes them:
+ * fs_db_snap_end, fs_db_close take NULL). */
+int store_cli_open(const char *dir, fs_db **db, fs_db_snap **snap, fs_db_stats *st);
+
 /* Sets the configuration's descriptor keys (recognizer, fusion weight,
  * alignment, flip) to the descriptor mode of a database's model id, so that
  * new descriptors (query photos) land in the database's space.  Returns

@@ -11,7 +11,8 @@
  *                          error, face count, first face id, content hash)
  *   paths    path key   -> image id (incremental look-ups)
  *   faces    face id    -> face record (image id, box, score, landmarks, quality)
- *   vectors  face id    -> float32[dim] descriptor, apart from the face records
+ *   vectors  face id    -> float16[dim] unit descriptor (float32 in databases
+ *                          made before float16), apart from the face records
  *                          so an index build reads them sequentially
  *
  * Ids are dense, increasing and never reused, so face ids double as FAISS
@@ -175,11 +176,10 @@ int fs_db_get_image(fs_db_snap *snap, uint64_t id, fs_image_rec *out,
 int fs_db_get_face(fs_db_snap *snap, uint64_t id, fs_face_rec *out,
                    fs_error *err);
 
-/* Points *vec at face id's descriptor inside the snapshot (dim floats;
- * possibly unaligned-safe copy is the caller's business: LMDB values are
- * only 2-byte aligned, so read it with memcpy).  FS_ENOTFOUND when absent. */
-int fs_db_get_vector(fs_db_snap *snap, uint64_t id, const void **vec,
-                     fs_error *err);
+/* Copies face id's descriptor into vec (dim floats, caller-owned), decoded
+ * from the stored float16 (float32 in databases made before float16).
+ * FS_ENOTFOUND when absent, FS_EDB when the stored size is wrong. */
+int fs_db_get_vector(fs_db_snap *snap, uint64_t id, float *vec, fs_error *err);
 
 /* Calls cb for every photo with id >= from_id, in id order; cb returns 0 to
  * go on, non-zero to stop (that value is returned).  Errors: FS_EDB. */

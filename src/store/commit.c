@@ -113,9 +113,11 @@ static int put_item(fs_db *db, MDB_txn *t, fs_db_item *it, counters *c, uint8_t 
         /* Face ids only grow, so appends keep the B-tree pages full. */
         if ((rc = mdb_put(t, db->faces, &k, &fv, MDB_APPEND)))
             return rc;
-        MDB_val vv = {sizeof(float) * (size_t)db->dim, (void *)(it->vectors + (size_t)i * db->dim)};
-        if ((rc = mdb_put(t, db->vectors, &k, &vv, MDB_APPEND)))
+        MDB_val vv = {fs_vec_bytes(db->dim, db->f16), NULL};
+        /* reserve, then encode in place: float16 on current databases */
+        if ((rc = mdb_put(t, db->vectors, &k, &vv, MDB_APPEND | MDB_RESERVE)))
             return rc;
+        fs_vec_encode(it->vectors + (size_t)i * db->dim, db->dim, db->f16, vv.mv_data);
     }
     return 0;
 }

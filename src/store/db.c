@@ -135,11 +135,13 @@ static int check_meta(fs_db *db, MDB_txn *t, const fs_db_model *model, fs_error 
             (rc = fs_meta_put_str(t, db->meta, "model.id", model->id)) ||
             (rc = fs_meta_put_str(t, db->meta, "model.checksum", model->checksum ? model->checksum : "")) ||
             (rc = fs_meta_put_u64(t, db->meta, "dim", (uint64_t)model->dim)) ||
+            (rc = fs_meta_put_u64(t, db->meta, "vector.f16", 1)) ||
             (rc = fs_meta_put_u64(t, db->meta, "next.image", 1)) ||
             (rc = fs_meta_put_u64(t, db->meta, "next.face", 0)) ||
             (rc = fs_meta_put_u64(t, db->meta, "created_ns", (uint64_t)now_ns())))
             return fs_db_lmdb_fail(db, err, rc, "initialising meta");
         db->dim = model->dim;
+        db->f16 = 1;
         return FS_OK;
     }
     if (schema != FS_DB_SCHEMA)
@@ -153,6 +155,10 @@ static int check_meta(fs_db *db, MDB_txn *t, const fs_db_model *model, fs_error 
         (rc = fs_meta_get_str(t, db->meta, "model.id", id, sizeof id)))
         return fs_db_lmdb_fail(db, err, rc, "reading meta");
     db->dim = (int)dim;
+    uint64_t f16;
+    if ((rc = fs_meta_get_u64(t, db->meta, "vector.f16", &f16)))
+        return fs_db_lmdb_fail(db, err, rc, "reading meta");
+    db->f16 = f16 != 0;
     char target[256];
     if ((rc = fs_meta_get_str(t, db->meta, "reembed.model", target, sizeof target)))
         return fs_db_lmdb_fail(db, err, rc, "reading meta");

@@ -14,6 +14,7 @@ struct fs_db {
     int readonly;
     int lock_fd;          /* ingest.lock, flock'ed by writers; -1 for readers */
     int dim;
+    int f16;              /* vectors stored as float16 (meta vector.f16) */
     /* Growing the map needs no transaction of this process active; the
      * lock lets snapshots and commits in different threads coordinate. */
     pthread_rwlock_t resize_lock;
@@ -42,6 +43,14 @@ int fs_rec_image_decode(const uint8_t *buf, size_t len, fs_image_rec *r,
                         size_t *path_len, size_t *err_len);
 void fs_rec_face_encode(const fs_face_rec *f, uint8_t out[FS_FACE_BYTES]);
 int fs_rec_face_decode(const uint8_t *buf, size_t len, fs_face_rec *f);
+
+/* Bytes of a stored vector, and the codec: float32 <-> the stored form
+ * (float16, rounded to nearest even, on databases with vector.f16; float32
+ * on older ones).  Decoding float16 re-normalises a non-zero vector to unit
+ * length.  src/dst of the stored form may be unaligned. */
+size_t fs_vec_bytes(int dim, int f16);
+void fs_vec_encode(const float *v, int dim, int f16, void *dst);
+void fs_vec_decode(const void *src, int dim, int f16, float *v);
 
 /* Big-endian u64 keys sort numerically under LMDB's default comparator. */
 void fs_key_u64(uint64_t v, uint8_t out[8]);

@@ -121,7 +121,7 @@ int fs_db_get_face(fs_db_snap *s, uint64_t id, fs_face_rec *out, fs_error *err)
     return FS_OK;
 }
 
-int fs_db_get_vector(fs_db_snap *s, uint64_t id, const void **vec, fs_error *err)
+int fs_db_get_vector(fs_db_snap *s, uint64_t id, float *vec, fs_error *err)
 {
     uint8_t kb[8];
     fs_key_u64(id, kb);
@@ -132,10 +132,11 @@ int fs_db_get_vector(fs_db_snap *s, uint64_t id, const void **vec, fs_error *err
                        (unsigned long long)id);
     if (rc)
         return fs_db_lmdb_fail(s->db, err, rc, "reading a vector");
-    if (v.mv_size != sizeof(float) * (size_t)s->db->dim)
+    size_t want = fs_vec_bytes(s->db->dim, s->db->f16);
+    if (v.mv_size != want)
         return fs_fail(err, FS_EDB, "%s: vector %llu has %zu bytes, expected %zu", s->db->path,
-                       (unsigned long long)id, v.mv_size, sizeof(float) * (size_t)s->db->dim);
-    *vec = v.mv_data;
+                       (unsigned long long)id, v.mv_size, want);
+    fs_vec_decode(v.mv_data, s->db->dim, s->db->f16, vec);
     return FS_OK;
 }
 
@@ -207,11 +208,12 @@ static int visit_vector(fs_db_snap *s, uint64_t id, const MDB_val *v, const void
                         fs_error *err)
 {
     const vector_visit *vv = arg;
-    size_t bytes = sizeof(float) * (size_t)s->db->dim;
-    if (v->mv_size != bytes)
+    if (v->mv_size != fs_vec_bytes(s->db->dim, s->db->f16))
         return fs_fail(err, FS_EDB, "%s: vector %llu is malformed", s->db->path,
                        (unsigned long long)id);
-    /* LMDB values are only 2-byte aligned: hand out an aligned copy. */
+    /* decoded into an aligned float32 copy (LMDB values are only 2-byte
+     * aligned, and may be float16) */
+    size_t bytes = sizeof(float) * (size_t)s->db->dim;
     if (s->strcap < bytes) {
         char *p = realloc(s->strbuf, bytes);
         if (!p)
@@ -219,7 +221,7 @@ static int visit_vector(fs_db_snap *s, uint64_t id, const MDB_val *v, const void
         s->strbuf = p;
         s->strcap = bytes;
     }
-    memcpy(s->strbuf, v->mv_data, bytes);
+    fs_vec_decode(v->mv_data, s->db->dim, s->db->f16, (float *)(void *)s->strbuf);
     return vv->cb(vv->ctx, id, (const float *)(void *)s->strbuf);
 }
 

@@ -1,4 +1,5 @@
 /* Byte layouts of the stored records (documented in docs/formats.md). */
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -117,4 +118,43 @@ int fs_rec_face_decode(const uint8_t *b, size_t len, fs_face_rec *f)
         f->landmarks[i][1] = get_f32(b + 44 + 8 * i);
     }
     return 0;
+}
+
+size_t fs_vec_bytes(int dim, int f16)
+{
+    return (size_t)dim * (f16 ? sizeof(_Float16) : sizeof(float));
+}
+
+void fs_vec_encode(const float *v, int dim, int f16, void *dst)
+{
+    if (!f16) {
+        memcpy(dst, v, sizeof(float) * (size_t)dim);
+        return;
+    }
+    for (int i = 0; i < dim; i++) {
+        _Float16 h = (_Float16)v[i];
+        memcpy((char *)dst + 2 * (size_t)i, &h, 2);
+    }
+}
+
+void fs_vec_decode(const void *src, int dim, int f16, float *v)
+{
+    if (!f16) {
+        memcpy(v, src, sizeof(float) * (size_t)dim);
+        return;
+    }
+    double ss = 0;
+    for (int i = 0; i < dim; i++) {
+        _Float16 h;
+        memcpy(&h, (const char *)src + 2 * (size_t)i, 2);
+        v[i] = (float)h;
+        ss += (double)v[i] * v[i];
+    }
+    /* Stored descriptors are unit vectors: give back the unit length the
+     * rounding moved by up to ~5e-4, so a face's similarity to itself is 1. */
+    if (ss > 0) {
+        double k = 1.0 / sqrt(ss);
+        for (int i = 0; i < dim; i++)
+            v[i] = (float)(v[i] * k);
+    }
 }

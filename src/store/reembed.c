@@ -1,7 +1,8 @@
 /*
  * Re-embedding in place (store.h): new vectors overwrite old ones face by
  * face under the same ids, a batch per transaction, with the photo to
- * resume from.  meta keys: reembed.model, reembed.checksum, reembed.dim,
+ * resume from; they are written as float16, the format of current
+ * databases, which the last transaction records.  meta keys: reembed.model, reembed.checksum, reembed.dim,
  * reembed.next_image (docs/formats.md).
  */
 #include "internal.h"
@@ -49,8 +50,9 @@ static int put_txn(fs_db *db, MDB_txn *t, void *ctx)
     for (size_t i = 0; i < p->n && !rc; i++) {
         uint8_t kb[8];
         fs_key_u64(p->ids[i], kb);
-        MDB_val k = {8, kb}, v = {sizeof(float) * dim, (void *)(p->vecs + i * dim)};
-        rc = mdb_put(t, db->vectors, &k, &v, 0);
+        MDB_val k = {8, kb}, v = {fs_vec_bytes((int)dim, 1), NULL};
+        if (!(rc = mdb_put(t, db->vectors, &k, &v, MDB_RESERVE)))
+            fs_vec_encode(p->vecs + i * dim, (int)dim, 1, v.mv_data);
     }
     return rc ? rc : fs_meta_put_u64(t, db->meta, "reembed.next_image", p->next_image);
 }
@@ -78,6 +80,7 @@ static int finish_txn(fs_db *db, MDB_txn *t, void *ctx)
     if ((rc = fs_meta_put_str(t, db->meta, "model.id", id)) ||
         (rc = fs_meta_put_str(t, db->meta, "model.checksum", sum)) ||
         (rc = fs_meta_put_u64(t, db->meta, "dim", dim)) ||
+        (rc = fs_meta_put_u64(t, db->meta, "vector.f16", 1)) ||
         (rc = fs_meta_put_u64(t, db->meta, "generation", gen + 1)))
         return rc;
     const char *keys[] = {"reembed.model", "reembed.checksum", "reembed.dim",
@@ -86,8 +89,10 @@ static int finish_txn(fs_db *db, MDB_txn *t, void *ctx)
         MDB_val k = {strlen(keys[i]), (void *)keys[i]};
         rc = mdb_del(t, db->meta, &k, NULL);
     }
-    if (!rc)
+    if (!rc) {
         db->dim = (int)dim;
+        db->f16 = 1;
+    }
     return rc;
 }
 

@@ -11,6 +11,8 @@
  */
 #include "synth.h"
 
+#include "facesearch/face.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,9 +97,9 @@ static int fit_face(void *vctx, const fs_face_rec *f)
 {
     fit_ctx *c = vctx;
     fs_image_rec img;
-    const void *v;
+    float v[FS_DESCRIPTOR_MAX];
     if (fs_db_get_image(c->snap, f->image_id, &img, NULL) != FS_OK ||
-        fs_db_get_vector(c->snap, f->id, &v, NULL) != FS_OK)
+        fs_db_get_vector(c->snap, f->id, v, NULL) != FS_OK)
         return 0;
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 4096;
