@@ -242,7 +242,7 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *o,
         }
         if (!faiss_Index_is_trained(ix)) {
             /* k-means wants >= 39 points per centroid and FAISS subsamples
-             * beyond 256; cap the pass's memory at 1M vectors (512 MB). */
+             * beyond 256; cap the pass's memory at 1M vectors (2 GB at 512-D). */
             uint64_t cap = o->train_max;
             if (!cap) {
                 uint64_t nlist = fs_index_factory_nlist(factory);
