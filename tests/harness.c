@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -152,4 +153,16 @@ int fs_test_spawn(const char *args)
         _exit(127);
     }
     return (int)pid;
+}
+
+int fs_test_kill_after(const char *args, double seconds)
+{
+    pid_t pid = fs_test_spawn(args);
+    if (pid <= 0)
+        return -1;
+    usleep((useconds_t)(seconds * 1e6));
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) ? 1 : 0;
 }

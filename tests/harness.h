@@ -40,6 +40,11 @@ int fs_test_sh(const char *cmd, char *out, size_t cap);
  * and stderr to /dev/null; returns its pid (for kill tests), or -1. */
 int fs_test_spawn(const char *args);
 
+/* Runs `facesearch ARGS` as fs_test_spawn does, SIGKILLs it after `seconds`
+ * and reaps it.  Returns 1 when the kill hit it running, 0 when it had
+ * already exited, -1 when it could not start. */
+int fs_test_kill_after(const char *args, double seconds);
+
 #define TEST(name)                                                        \
     static void test_##name(void);                                        \
     __attribute__((constructor)) static void register_##name(void)        \

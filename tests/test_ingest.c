@@ -379,14 +379,10 @@ TEST(ingest_survives_kill_at_random_moments)
         snprintf(db, sizeof db, "%s/kill-%02d", fs_test_tmpdir(), r);
         snprintf(args, sizeof args, "ingest --config %s --db %s --quiet %s", conf, db, photos);
         /* Kill somewhere in [0, 1.1 x the uninterrupted run time). */
-        useconds_t delay = (useconds_t)(1.1e6 * full * (double)rand() / RAND_MAX);
-        pid_t pid = fs_test_spawn(args);
-        REQUIRE(pid > 0);
-        usleep(delay);
-        kill(pid, SIGKILL);
-        int st;
-        waitpid(pid, &st, 0);
-        killed_midway += WIFSIGNALED(st);
+        double delay = 1.1 * full * (double)rand() / RAND_MAX;
+        int hit = fs_test_kill_after(args, delay);
+        REQUIRE(hit >= 0);
+        killed_midway += hit;
         /* The database is usable right away ... */
         long f1, t1, c1;
         char *mid = db_digest(db, &f1, &t1, &c1);
@@ -396,8 +392,8 @@ TEST(ingest_survives_kill_at_random_moments)
         /* ... and the next run finishes the job. */
         CHECK_INT(fsr(args, out, sizeof out), 0);
         char *got = db_digest(db, &f1, &t1, &c1);
-        CHECK_MSG(strcmp(got, want) == 0, "round %d (killed after %u us): content differs", r,
-                  (unsigned)delay);
+        CHECK_MSG(strcmp(got, want) == 0, "round %d (killed after %.3f s): content differs", r,
+                  delay);
         CHECK(f1 == rf && t1 == rf && c1 == rf);
         free(got);
     }

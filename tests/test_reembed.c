@@ -6,10 +6,7 @@
  * reembed killed at random moments is finished by the next run with the
  * same vectors as an uninterrupted one.
  */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "facesearch/hash.h"
@@ -221,14 +218,10 @@ TEST(reembed_survives_kill_at_random_moments)
         snprintf(args, sizeof args, "rm -rf %s && cp -r %s %s", db, pristine, db);
         REQUIRE(fs_test_sh(args, out, sizeof out) == 0);
         snprintf(args, sizeof args, "reembed --db %s --batch 1 --threads 1 --quiet", db);
-        useconds_t delay = (useconds_t)(1.1e6 * full * (double)rand() / RAND_MAX);
-        pid_t pid = fs_test_spawn(args);
-        REQUIRE(pid > 0);
-        usleep(delay);
-        kill(pid, SIGKILL);
-        int st;
-        waitpid(pid, &st, 0);
-        killed += WIFSIGNALED(st);
+        double delay = 1.1 * full * (double)rand() / RAND_MAX;
+        int hit = fs_test_kill_after(args, delay);
+        REQUIRE(hit >= 0);
+        killed += hit;
         /* usable at once: stats reads it; a half-done reembed is refused by readers */
         char a2[1024];
         snprintf(a2, sizeof a2, "stats --db %s --json", db);
@@ -242,8 +235,8 @@ TEST(reembed_survives_kill_at_random_moments)
         }
         CHECK_INT(fsr(args), 0); /* the next run finishes the job */
         db_digest(db, got, &n, &dim, NULL, 0);
-        CHECK_MSG(strcmp(got, want) == 0 && n == rn, "round %d (killed after %u us): %ld "
-                  "vectors, content %s", r, (unsigned)delay, n,
+        CHECK_MSG(strcmp(got, want) == 0 && n == rn, "round %d (killed after %.3f s): %ld "
+                  "vectors, content %s", r, delay, n,
                   strcmp(got, want) ? "differs" : "same");
     }
     CHECK_MSG(killed >= rounds / 2, "only %d of %d kills hit a running reembed", killed, rounds);
