@@ -96,7 +96,7 @@ static int make_old_db(const char *dir)
                           "face_recognition_model.bin=...", 128};
     if (fs_db_open(dir, &rw, &db, &e) != FS_OK)
         return -1;
-    int rc = fs_db_reembed_begin(db, &legacy, &e) == FS_OK && fs_db_reembed_finish(db, &e) == FS_OK;
+    int rc = fs_db_reembed_begin(db, &legacy, NULL, &e) == FS_OK && fs_db_reembed_finish(db, &e) == FS_OK;
     fs_db_close(db);
     return rc ? 0 : -1;
 }

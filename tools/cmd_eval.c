@@ -200,26 +200,17 @@ typedef struct lfw_result {
     double sweep_acc[SWEEP], sweep_tar[SWEEP], sweep_thr[SWEEP], sweep_far_thr[SWEEP];
 } lfw_result;
 
-/* Cosine distances of every pair (NaN where a photo has no face) for the
- * descriptors as computed, or -- with weight >= 0, for a fusion engine --
- * re-weighted: a fused descriptor holds its two unit parts scaled by
- * sqrt(1-w0) and sqrt(w0), so each part's cosine is recovered and mixed
- * again as (1-w) cos128 + w cos512. */
-static void lfw_distances(const lfw_ctx *c, const fs_lfw_pairs *pairs, double w0, double weight,
+/* Cosine distances of every pair of descriptors desc (n_photos x dim);
+ * NaN where a photo has no face. */
+static void lfw_distances(const lfw_ctx *c, const float *desc, const fs_lfw_pairs *pairs,
                           float *dist)
 {
     for (size_t i = 0; i < pairs->n; i++) {
         size_t a = photo_index(c, pairs->pairs[i].a), b = photo_index(c, pairs->pairs[i].b);
-        const float *da = c->desc + a * c->dim, *db = c->desc + b * c->dim;
-        if (c->status[a] || c->status[b]) {
-            dist[i] = NAN;
-        } else if (weight < 0) {
-            dist[i] = 1.0f - fs_descriptor_similarity(da, db, c->dim);
-        } else {
-            double c128 = fs_descriptor_similarity(da, db, 128) / (1 - w0);
-            double c512 = fs_descriptor_similarity(da + 128, db + 128, 512) / w0;
-            dist[i] = (float)(1.0 - ((1 - weight) * c128 + weight * c512));
-        }
+        dist[i] = c->status[a] || c->status[b]
+                      ? NAN
+                      : 1.0f - fs_descriptor_similarity(desc + a * c->dim, desc + b * c->dim,
+                                                        c->dim);
     }
 }
 
@@ -338,11 +329,12 @@ static int eval_lfw(int argc, char **argv)
     b.threads = (int)fs_config_int(cfg, "run.threads");
     fs_config_destroy(cfg);
     lfw_ctx *c = calloc(1, sizeof *c);
+    if (c && engine)
+        c->dim = fs_engine_descriptor_dim(engine);
     float *dist = malloc(pairs.n * sizeof *dist);
     int *same = malloc(pairs.n * sizeof *same), *fold = malloc(pairs.n * sizeof *fold);
     if (!rc && (!c || !dist || !same || !fold || distinct_photos(&pairs, c) != 0 ||
-                !(c->desc = malloc(c->n_photos * (size_t)fs_engine_descriptor_dim(engine) *
-                                   sizeof *c->desc)) ||
+                !(c->desc = malloc(c->n_photos * (size_t)c->dim * sizeof *c->desc)) ||
                 !(c->status = calloc(c->n_photos, sizeof *c->status)) ||
                 !(c->fallback = calloc(c->n_photos, sizeof *c->fallback)))) {
         cli_error("out of memory");
@@ -359,7 +351,6 @@ static int eval_lfw(int argc, char **argv)
         b.n = c->n_photos;
         b.done = lfw_done;
         b.ctx = c;
-        c->dim = fs_engine_descriptor_dim(engine);
         rc = face_batch_run(&b, &secs, &threads);
     }
     lfw_result r = {0};
@@ -383,10 +374,17 @@ static int eval_lfw(int argc, char **argv)
             r.unreadable_pairs += sa == PHOTO_UNREADABLE || sb == PHOTO_UNREADABLE;
             r.no_face_pairs += (sa || sb) && sa != PHOTO_UNREADABLE && sb != PHOTO_UNREADABLE;
         }
+        /* A fusion engine: every weight from the same descriptors, each
+         * re-weighted copy scored like the real thing. */
         const fs_engine_opts *eopt = fs_engine_options(engine);
-        for (int k = 0; eopt->recognizer == FS_REC_FUSION && k < SWEEP; k++) {
+        const size_t all = c->n_photos * (size_t)c->dim;
+        float *rw = eopt->recognizer == FS_REC_FUSION ? malloc(all * sizeof *rw) : NULL;
+        for (int k = 0; rw && k < SWEEP; k++) {
             fs_kfold kf;
-            lfw_distances(c, &pairs, eopt->fusion_weight, k / 10.0, dist);
+            memcpy(rw, c->desc, all * sizeof *rw);
+            for (size_t i = 0; i < c->n_photos; i++)
+                fs_fusion_reweight(rw + i * c->dim, eopt->fusion_weight, k / 10.0);
+            lfw_distances(c, rw, &pairs, dist);
             if (fs_eval_kfold_folds(dist, same, fold, pairs.n, pairs.folds, &kf) == 0) {
                 float ft;
                 r.sweep_acc[k] = kf.accuracy;
@@ -396,7 +394,8 @@ static int eval_lfw(int argc, char **argv)
                 r.swept = 1;
             }
         }
-        lfw_distances(c, &pairs, 0, -1, dist);
+        free(rw);
+        lfw_distances(c, c->desc, &pairs, dist);
         if (fs_eval_kfold_folds(dist, same, fold, pairs.n, pairs.folds, &r.k) != 0) {
             cli_error("%s: cannot split %zu pairs into %d folds", o.pairs, pairs.n, pairs.folds);
             rc = EXIT_DATA;

@@ -45,24 +45,32 @@ static void help(void)
 
 /* One photo of a batch with its stored faces. */
 typedef struct item {
-    uint64_t id;
     char *path;
     uint64_t size;    /* the file as ingested: a changed file's boxes are stale */
     int64_t mtime_ns;
     uint32_t n;
+    size_t at;        /* its first face's slot in the batch's ids and vecs */
     fs_face_rec *faces;
-    float *vecs;      /* n * dim, the new descriptors */
     int unreadable;   /* 1: gone or unreadable, 2: changed since ingest */
+    uint32_t zeroed;  /* faces left without a descriptor */
 } item;
 
+/* A batch of photos and the new vectors of their faces, one slot a face;
+ * the arrays grow to the largest batch and are reused. */
 typedef struct batch {
     item *it;
     size_t n, cap;
+    size_t faces;     /* slots in use */
+    uint64_t *ids;    /* face ids */
+    float *vecs;      /* faces * dim */
+    size_t face_cap;
+    int dim;
     fs_db_snap *snap;
     uint64_t next;    /* photo id after the last one taken */
     fs_error err;
 } batch;
 
+/* fs_db_foreach_image callback: takes photos until the batch is full. */
 static int take(void *ctx, const fs_image_rec *img)
 {
     batch *b = ctx;
@@ -71,20 +79,33 @@ static int take(void *ctx, const fs_image_rec *img)
     b->next = img->id + 1;
     if (img->status != FS_IMG_OK || img->n_faces == 0)
         return 0;
+    if (b->faces + img->n_faces > b->face_cap) {
+        size_t cap = 2 * (b->faces + img->n_faces);
+        uint64_t *ids = realloc(b->ids, cap * sizeof *ids);
+        if (ids)
+            b->ids = ids;
+        float *vecs = realloc(b->vecs, cap * (size_t)b->dim * sizeof *vecs);
+        if (!ids || !vecs)
+            return fs_fail(&b->err, FS_ENOMEM, "out of memory");
+        b->vecs = vecs;
+        b->face_cap = cap;
+    }
     item *it = &b->it[b->n];
     memset(it, 0, sizeof *it);
-    it->id = img->id;
     it->size = img->size;
     it->mtime_ns = img->mtime_ns;
     it->n = img->n_faces;
-    it->path = strndup(img->path, strlen(img->path));
+    it->at = b->faces;
+    it->path = strdup(img->path);
     it->faces = calloc(img->n_faces, sizeof *it->faces);
     if (!it->path || !it->faces)
         return fs_fail(&b->err, FS_ENOMEM, "out of memory");
     b->n++;
-    for (uint32_t i = 0; i < img->n_faces; i++)
+    for (uint32_t i = 0; i < img->n_faces; i++) {
+        b->ids[b->faces++] = img->first_face + i;
         if (fs_db_get_face(b->snap, img->first_face + i, &it->faces[i], &b->err) != FS_OK)
             return b->err.code;
+    }
     return 0;
 }
 
@@ -93,18 +114,19 @@ static void batch_clear(batch *b)
     for (size_t i = 0; i < b->n; i++) {
         free(b->it[i].path);
         free(b->it[i].faces);
-        free(b->it[i].vecs);
     }
-    b->n = 0;
+    b->n = b->faces = 0;
 }
 
-/* The new descriptors of one photo's stored faces (zeros where none). */
-static void describe(fs_worker *w, const fs_decode_opts *d, int dim, item *it)
+/* The new descriptors of one photo's stored faces into its slots (zeros
+ * where there are none). */
+static void describe(fs_worker *w, const fs_decode_opts *d, batch *b, item *it)
 {
     fs_image img = {0};
     fs_error e = {0};
-    if (!(it->vecs = calloc((size_t)it->n * dim, sizeof(float))))
-        return;
+    float *out = b->vecs + it->at * (size_t)b->dim;
+    memset(out, 0, sizeof(float) * it->n * (size_t)b->dim);
+    it->zeroed = it->n;
     struct stat sb;
     if (stat(it->path, &sb) != 0) {
         it->unreadable = 1;
@@ -133,8 +155,10 @@ static void describe(fs_worker *w, const fs_decode_opts *d, int dim, item *it)
             f.landmarks[k][0] = r->landmarks[k][0];
             f.landmarks[k][1] = r->landmarks[k][1];
         }
-        if (fs_worker_descriptor(w, &img, &f, &e) == FS_OK && !(f.flags & FS_FACE_EMPTY_CROP))
-            memcpy(it->vecs + (size_t)i * dim, f.descriptor, sizeof(float) * (size_t)dim);
+        if (fs_worker_descriptor(w, &img, &f, &e) == FS_OK && !(f.flags & FS_FACE_EMPTY_CROP)) {
+            memcpy(out + (size_t)i * b->dim, f.descriptor, sizeof(float) * (size_t)b->dim);
+            it->zeroed--;
+        }
     }
     fs_image_free(&img);
 }
@@ -202,34 +226,24 @@ int cmd_reembed(int argc, char **argv)
     const int dim = target.dim;
     double t0 = fs_now();
     size_t photos = 0, faces = 0, unreadable = 0, changed = 0, zeroed = 0;
-    int already = !st.reembed_model[0] && strcmp(st.model_id, target.id) == 0;
-    if (!already && fs_db_reembed_begin(db, &target, &e) != FS_OK) {
+    const int already = !st.reembed_model[0] && strcmp(st.model_id, target.id) == 0;
+    uint64_t cursor = 0; /* the first photo not done */
+    if (!already && fs_db_reembed_begin(db, &target, &cursor, &e) != FS_OK) {
         rc = cli_fail(&e);
         goto out;
     }
     if (threads <= 0)
         threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     fs_worker **workers = calloc((size_t)threads, sizeof *workers);
-    batch b = {.cap = (size_t)flags[2]};
+    batch b = {.cap = (size_t)flags[2], .dim = dim};
     b.it = calloc(b.cap, sizeof *b.it);
-    for (int i = 0; workers && i < threads; i++)
+    if (!workers || !b.it)
+        rc = (cli_error("out of memory"), EXIT_INTERNAL);
+    for (int i = 0; !rc && i < threads; i++)
         if (fs_worker_create(engine, &workers[i], &e) != FS_OK)
-            break;
-    if (!workers || !b.it || e.code) {
-        rc = e.code ? cli_fail(&e) : (cli_error("out of memory"), EXIT_INTERNAL);
-        already = 1; /* skip the loop */
-    }
-    uint64_t cursor = 0;
-    if (!already) {
-        if (fs_db_snap_begin(db, &snap, &e) == FS_OK) {
-            fs_db_stats_get(snap, &st, &e);
-            fs_db_snap_end(snap);
-        }
-        cursor = st.reembed_next_image ? st.reembed_next_image : 1;
-    }
-    while (!already) {
+            rc = cli_fail(&e);
+    while (!rc && !already) {
         b.next = cursor;
-        b.err.code = 0;
         if (fs_db_snap_begin(db, &b.snap, &e) != FS_OK) {
             rc = cli_fail(&e);
             break;
@@ -244,34 +258,18 @@ int cmd_reembed(int argc, char **argv)
             break; /* no photo left */
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
         for (size_t i = 0; i < b.n; i++)
-            describe(workers[omp_get_thread_num()], &dopts, dim, &b.it[i]);
-        size_t nf = 0;
-        for (size_t i = 0; i < b.n; i++)
-            nf += b.it[i].n;
-        uint64_t *ids = malloc((nf + 1) * sizeof *ids);
-        float *vecs = malloc((nf + 1) * (size_t)dim * sizeof *vecs);
-        size_t at = 0;
-        for (size_t i = 0; ids && vecs && i < b.n; i++) {
-            if (!b.it[i].vecs)
-                break;
+            describe(workers[omp_get_thread_num()], &dopts, &b, &b.it[i]);
+        for (size_t i = 0; i < b.n; i++) {
             unreadable += b.it[i].unreadable == 1;
             changed += b.it[i].unreadable == 2;
-            for (uint32_t f = 0; f < b.it[i].n; f++, at++) {
-                ids[at] = b.it[i].faces[f].id;
-                const float *v = b.it[i].vecs + (size_t)f * dim;
-                memcpy(vecs + at * dim, v, sizeof(float) * (size_t)dim);
-                zeroed += v[0] == 0 && v[1] == 0 && v[dim - 1] == 0;
-            }
+            zeroed += b.it[i].zeroed;
         }
-        int ok = at == nf && fs_db_reembed_put(db, ids, vecs, nf, b.next, &e) == FS_OK;
-        free(ids);
-        free(vecs);
-        if (!ok) {
-            rc = e.code ? cli_fail(&e) : (cli_error("out of memory"), EXIT_INTERNAL);
+        if (fs_db_reembed_put(db, b.ids, b.vecs, b.faces, b.next, &e) != FS_OK) {
+            rc = cli_fail(&e);
             break;
         }
         photos += b.n;
-        faces += nf;
+        faces += b.faces;
         cursor = b.next;
         batch_clear(&b);
         if (!quiet)
@@ -283,6 +281,8 @@ int cmd_reembed(int argc, char **argv)
         fputc('\n', stderr);
     batch_clear(&b);
     free(b.it);
+    free(b.ids);
+    free(b.vecs);
     for (int i = 0; workers && i < threads; i++)
         fs_worker_destroy(workers[i]);
     free(workers);

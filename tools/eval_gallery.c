@@ -142,18 +142,13 @@ static int by_path(const void *a, const void *b)
  * ingesting again. */
 static int reweight(tree *t, double w)
 {
-    double w0;
-    if (t->dim != 640 || sscanf(t->mode, "fusion@%lf", &w0) != 1 || !(w0 > 0 && w0 < 1)) {
+    double w0 = store_cli_fusion_weight(t->mode);
+    if (t->dim != 640 || w0 < 0) {
         cli_error("--reweight needs a database of fused descriptors, not '%s'", t->mode);
         return EXIT_USAGE;
     }
-    float a = (float)sqrt((1 - w) / (1 - w0)), b = (float)sqrt(w / w0);
-    for (size_t i = 0; i < t->n; i++) {
-        for (int c = 0; c < 128; c++)
-            t->p[i].vec[c] *= a;
-        for (int c = 128; c < 640; c++)
-            t->p[i].vec[c] *= b;
-    }
+    for (size_t i = 0; i < t->n; i++)
+        fs_fusion_reweight(t->p[i].vec, w0, w);
     snprintf(t->mode + strlen(t->mode), sizeof t->mode - strlen(t->mode), " reweighted %.2f", w);
     return EXIT_OK;
 }

@@ -63,7 +63,7 @@ int store_cli_configure(fs_config *cfg, const char *model_id)
     char rec[32], align[16] = "";
     if (!store_cli_recognizer(model_id, rec, sizeof rec))
         return cli_error("database model '%s' names no recognizer", model_id), EXIT_DATA;
-    const char *at = strchr(model_id, '@'), *slash = strchr(model_id, '/');
+    const char *slash = strchr(model_id, '/');
     if (!slash)
         return cli_error("database model '%s' has no alignment", model_id), EXIT_DATA;
     size_t n = strcspn(slash + 1, "+/");
@@ -75,13 +75,20 @@ int store_cli_configure(fs_config *cfg, const char *model_id)
     if (strcmp(align, "arcface") != 0 &&
         cli_config_set(cfg, "descriptor.align", align, "the database"))
         return EXIT_DATA;
-    if (at && at < slash) {
-        char w[16];
-        snprintf(w, sizeof w, "%.*s", (int)(slash - at - 1), at + 1);
-        if (cli_config_set(cfg, "descriptor.fusion_weight", w, "the database"))
+    double w = store_cli_fusion_weight(model_id);
+    if (w > 0) {
+        char text[32];
+        snprintf(text, sizeof text, "%g", w);
+        if (cli_config_set(cfg, "descriptor.fusion_weight", text, "the database"))
             return EXIT_DATA;
     }
     return EXIT_OK;
+}
+
+double store_cli_fusion_weight(const char *model_id)
+{
+    double w;
+    return sscanf(model_id, "fusion@%lf/", &w) == 1 && w > 0 && w < 1 ? w : -1;
 }
 
 int store_cli_open(const char *dir, fs_db **db, fs_db_snap **snap, fs_db_stats *st)

@@ -32,6 +32,10 @@ int store_cli_usable(const fs_db_stats *st, const char *dir);
  * fs_db_snap_end, fs_db_close take NULL). */
 int store_cli_open(const char *dir, fs_db **db, fs_db_snap **snap, fs_db_stats *st);
 
+/* The weight of a fusion database's model id ("fusion@0.50/..."), or -1
+ * for any other. */
+double store_cli_fusion_weight(const char *model_id);
+
 /* Sets the configuration's descriptor keys (recognizer, fusion weight,
  * alignment, flip) to the descriptor mode of a database's model id, so that
  * new descriptors (query photos) land in the database's space.  Returns

@@ -323,6 +323,12 @@ float fs_descriptor_similarity(const float *a, const float *b, int dim);
 /* Scales v (dim values) to unit length; an all-zero vector stays zero. */
 void fs_descriptor_normalize(float *v, int dim);
 
+/* Re-weights a fused descriptor (FS_REC_FUSION: 128 + 512 values, its unit
+ * parts scaled by sqrt(1-w0) and sqrt(w0)) to weight w, 0 <= w <= 1, in
+ * place: dot products become those of the fusion at w (w = 0: resnet128's
+ * cosine alone, 1: mfn512's).  Needs 0 < w0 < 1. */
+void fs_fusion_reweight(float *v, double w0, double w);
+
 /* The face a single-subject photo (LFW, an ID photo) is about, among n
  * boxes {x, y, w, h}: of the boxes containing the photo's centre the largest,
  * else the box whose centre is nearest the photo's centre.  Returns its

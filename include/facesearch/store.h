@@ -139,8 +139,9 @@ int fs_db_commit(fs_db *db, fs_db_item *items, int n_items,
 /*
  * Re-embedding: moving every stored face to another model's vectors while
  * keeping face ids, photos, boxes and landmarks.  begin records the target
- * model (restarting from the first photo when another target was under
- * way); each put writes the new vectors of a batch of faces and the photo id
+ * model and gives the photo id to start from (*next_image, may be NULL):
+ * where the last run left off when it had the same target, else the first
+ * photo; each put writes the new vectors of a batch of faces and the photo id
  * to resume from, in one transaction, so a killed run resumes where the last
  * batch ended; finish makes the target the database's model.  Writers that
  * pass a model to fs_db_open are refused meanwhile, and
@@ -148,7 +149,8 @@ int fs_db_commit(fs_db *db, fs_db_item *items, int n_items,
  * Errors: FS_EDB (LMDB failure; put and finish without a begin),
  * FS_EUSAGE (bad model), FS_ENOMEM.
  */
-int fs_db_reembed_begin(fs_db *db, const fs_db_model *target, fs_error *err);
+int fs_db_reembed_begin(fs_db *db, const fs_db_model *target, uint64_t *next_image,
+                        fs_error *err);
 /* n faces' ids and their new vectors (n * target dim floats); next_image:
  * every photo below it is done. */
 int fs_db_reembed_put(fs_db *db, const uint64_t *face_ids, const float *vecs, size_t n,

@@ -13,6 +13,7 @@
 
 #define BINS 40000 /* over [-1, 1]: 5e-5 per bin */
 #define BLOCK 256
+#define MAX_N 30000 /* 4.5e8 pairs; beyond it an even subset (the cost is n^2) */
 
 static int bin_of(float s)
 {
@@ -23,6 +24,22 @@ static int bin_of(float s)
 int fs_eval_impostor_thresholds(const float *vecs, int dim, const int *label, size_t n,
                                 const double *far, int n_far, float *thr, uint64_t *pairs)
 {
+    if (n > MAX_N) {
+        float *sv = malloc(sizeof(float) * MAX_N * (size_t)dim);
+        int *sl = malloc(sizeof(int) * MAX_N);
+        int rc = FS_ENOMEM;
+        if (sv && sl) {
+            for (size_t i = 0; i < MAX_N; i++) {
+                size_t j = i * n / MAX_N;
+                memcpy(sv + i * dim, vecs + j * dim, sizeof(float) * (size_t)dim);
+                sl[i] = label[j];
+            }
+            rc = fs_eval_impostor_thresholds(sv, dim, sl, MAX_N, far, n_far, thr, pairs);
+        }
+        free(sv);
+        free(sl);
+        return rc;
+    }
     uint64_t *hist = calloc(BINS, sizeof *hist);
     float *sim = malloc(sizeof(float) * BLOCK * (n ? n : 1));
     if (!hist || !sim) {

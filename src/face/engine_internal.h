@@ -83,8 +83,7 @@ struct fs_worker {
     uint8_t *crop;               /* grow-only padded face crop */
     size_t crop_cap;
     fs_image chip_src;           /* grow-only: a big face shrunk before warping */
-    float *mirror;               /* flip: the mirrored recognition input */
-    float *lm_mirror;            /* landmark_flip: the mirrored landmark input */
+    float *mirror;               /* flip, landmark_flip: a mirrored net input */
     size_t chip_src_cap;
     fs_stage_times t;
 };

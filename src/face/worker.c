@@ -21,14 +21,10 @@ int fs_worker_create(const fs_engine *e, fs_worker **out, fs_error *err)
     if (ok) /* fault the pages in now rather than during the first photo */
         memset(w->ws, 0, e->ws_bytes);
     const size_t n = (size_t)e->max_anchors, cells = (size_t)e->max_cells;
-    if (e->opts.flip) {
-        /* the larger of the two nets' inputs (150 > 112) */
+    if (e->opts.flip || e->opts.landmark_flip) {
+        /* one buffer for every mirrored input: the largest is 150 x 150 */
         w->mirror = malloc((size_t)FS_DESCRIPTOR_INPUT * FS_DESCRIPTOR_INPUT * 3 * sizeof *w->mirror);
         ok = ok && w->mirror;
-    }
-    if (e->opts.landmark_flip) {
-        w->lm_mirror = malloc((size_t)FS_LANDMARK_INPUT * FS_LANDMARK_INPUT * 3 * sizeof *w->lm_mirror);
-        ok = ok && w->lm_mirror;
     }
     if (n) {
         w->enc = malloc(n * 4 * sizeof *w->enc);
@@ -67,7 +63,6 @@ void fs_worker_destroy(fs_worker *w)
     free(w->tiny_res);
     free(w->dets);
     free(w->mirror);
-    free(w->lm_mirror);
     free(w->padded.data);
     free(w->chip_src.data);
     free(w->crop);
@@ -115,7 +110,7 @@ int fs_worker_landmarks_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_f
     const fs_plan *p = w->e->lm_plan;
     const int side = FS_LANDMARK_INPUT;
     if (w->e->opts.landmark_flip) /* the run may reuse the input buffer: mirror it first */
-        mirror(fs_plan_input(p, w->ws), side, w->lm_mirror);
+        mirror(fs_plan_input(p, w->ws), side, w->mirror);
     fs_plan_run(p, w->ws, NULL);
     fs_tensor out = fs_plan_tensor(p, w->ws, w->e->lm.out);
     float raw[2 * FS_LANDMARKS];
@@ -123,7 +118,7 @@ int fs_worker_landmarks_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_f
         /* Run on the mirror image too and average: each point with its
          * mirrored partner (left eye <-> right eye ...), x reflected. */
         memcpy(raw, out.data, sizeof raw);
-        memcpy(fs_plan_input(p, w->ws), w->lm_mirror, (size_t)side * side * 3 * sizeof(float));
+        memcpy(fs_plan_input(p, w->ws), w->mirror, (size_t)side * side * 3 * sizeof(float));
         fs_plan_run(p, w->ws, NULL);
         const float *m = fs_plan_tensor(p, w->ws, w->e->lm.out).data;
         for (int i = 0; i < FS_LANDMARKS; i++) {
@@ -212,14 +207,6 @@ int fs_worker_descriptor_in(fs_worker *w, const fs_image *img, fs_rect crop, fs_
     return FS_OK;
 }
 
-/* A chip warped by m (size x size, 0..255) into the plan's input; *bounds
- * gets its bounding rectangle in the photo. */
-static int chip(fs_worker *w, const fs_image *img, const double m[6], const fs_plan *plan,
-                int size, fs_rect *bounds, fs_error *err)
-{
-    return fs_chip_input(w, img, m, size, fs_plan_input(plan, w->ws), bounds, err);
-}
-
 /* resnet128/mfn512: the face has no usable crop or chip (not an fs_status) */
 #define NO_CROP (-1)
 
@@ -234,7 +221,8 @@ static int resnet128(fs_worker *w, const fs_image *img, fs_face *face, float *ou
             face->descriptor_crop = (fs_rect){0, 0, 0, 0};
             return NO_CROP;
         }
-        int st = chip(w, img, m, e->rec_plan, FS_DESCRIPTOR_INPUT, &face->descriptor_crop, err);
+        int st = fs_chip_input(w, img, m, FS_DESCRIPTOR_INPUT, fs_plan_input(e->rec_plan, w->ws),
+                               &face->descriptor_crop, err);
         if (st != FS_OK)
             return st;
         fs_norm_mean(fs_plan_input(e->rec_plan, w->ws),
@@ -261,7 +249,8 @@ static int mfn512(fs_worker *w, const fs_image *img, fs_face *face, float *out, 
     fs_rect bounds;
     if (fs_face_arcface_transform(face, m) != FS_OK)
         return NO_CROP;
-    int st = chip(w, img, m, e->mfn_plan, FS_ARCFACE_INPUT, &bounds, err);
+    int st = fs_chip_input(w, img, m, FS_ARCFACE_INPUT, fs_plan_input(e->mfn_plan, w->ws),
+                           &bounds, err);
     if (st != FS_OK)
         return st;
     if (e->opts.recognizer == FS_REC_MFN512)
@@ -350,4 +339,13 @@ void fs_descriptor_normalize(float *v, int dim)
     double k = 1.0 / sqrt(s);
     for (int i = 0; i < dim; i++)
         v[i] = (float)(v[i] * k);
+}
+
+void fs_fusion_reweight(float *v, double w0, double w)
+{
+    float a = (float)sqrt((1 - w) / (1 - w0)), b = (float)sqrt(w / w0);
+    for (int i = 0; i < 128; i++)
+        v[i] *= a;
+    for (int i = 128; i < 640; i++)
+        v[i] *= b;
 }

@@ -417,10 +417,9 @@ int fs_onnx_load(const char *path, fs_onnx_model *m, fs_error *err)
              !(l.absorbed = calloc(l.g->n_node, 1)))
         st = fs_fail(err, FS_ENOMEM, "%s: out of memory", path);
     for (size_t i = 0; st == FS_OK && i < l.g->n_initializer; i++)
-        if (!l.g->initializer[i]->name)
-            st = fs_fail(err, FS_EMODEL, "%s: unnamed initializer", path);
-    for (size_t i = 0; st == FS_OK && i < l.g->n_initializer; i++)
-        st = define(&l, l.g->initializer[i]->name, -1, l.g->initializer[i]);
+        st = l.g->initializer[i]->name
+                 ? define(&l, l.g->initializer[i]->name, -1, l.g->initializer[i])
+                 : fs_fail(err, FS_EMODEL, "%s: unnamed initializer", path);
     if (st == FS_OK)
         st = graph_input(&l, m, &in_name);
     if (st == FS_OK) {

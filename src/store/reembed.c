@@ -10,25 +10,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct begin_ctx {
+    const fs_db_model *m;
+    uint64_t next;
+} begin_ctx;
+
 static int begin_txn(fs_db *db, MDB_txn *t, void *ctx)
 {
-    const fs_db_model *m = ctx;
+    begin_ctx *c = ctx;
     char cur[256];
     int rc = fs_meta_get_str(t, db->meta, "reembed.model", cur, sizeof cur);
-    if (rc || strcmp(cur, m->id) == 0)
-        return rc; /* the same target: resume */
-    if ((rc = fs_meta_put_str(t, db->meta, "reembed.model", m->id)) ||
-        (rc = fs_meta_put_str(t, db->meta, "reembed.checksum", m->checksum ? m->checksum : "")) ||
-        (rc = fs_meta_put_u64(t, db->meta, "reembed.dim", (uint64_t)m->dim)))
+    if (!rc && strcmp(cur, c->m->id) == 0) /* the same target: resume */
+        return fs_meta_get_u64(t, db->meta, "reembed.next_image", &c->next);
+    c->next = 1;
+    if (rc || (rc = fs_meta_put_str(t, db->meta, "reembed.model", c->m->id)) ||
+        (rc = fs_meta_put_str(t, db->meta, "reembed.checksum",
+                              c->m->checksum ? c->m->checksum : "")) ||
+        (rc = fs_meta_put_u64(t, db->meta, "reembed.dim", (uint64_t)c->m->dim)))
         return rc;
-    return fs_meta_put_u64(t, db->meta, "reembed.next_image", 1);
+    return fs_meta_put_u64(t, db->meta, "reembed.next_image", c->next);
 }
 
-int fs_db_reembed_begin(fs_db *db, const fs_db_model *target, fs_error *err)
+int fs_db_reembed_begin(fs_db *db, const fs_db_model *target, uint64_t *next_image,
+                        fs_error *err)
 {
     if (!target || !target->id || !target->id[0] || strlen(target->id) > 255 || target->dim <= 0)
         return fs_fail(err, FS_EUSAGE, "%s: reembed needs a target model", db->path);
-    return fs_db_write(db, begin_txn, (void *)target, "starting a reembed", err);
+    begin_ctx c = {target, 1};
+    int rc = fs_db_write(db, begin_txn, &c, "starting a reembed", err);
+    if (rc == FS_OK && next_image)
+        *next_image = c.next;
+    return rc;
 }
 
 typedef struct put_ctx {
