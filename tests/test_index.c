@@ -256,13 +256,16 @@ TEST(index_types_without_ids_get_an_id_map)
     REQUIRE(db);
     fs_error e = {0};
     CHECK_OK(store_vectors(db, v, 0, 3000, &e), &e);
+    /* The last one refines inside its PCA (32-D SQ8 codes, not 128-D). */
     const char *factories[] = {"HNSW16", "IVF32,PQ16x4fs,RFlat", "IVF32,PQ16x4fs,Refine(SQ8)",
-                               "Flat"};
-    for (int f = 0; f < 4; f++) {
+                               "Flat", "PCA32,IVF32,PQ16x4fs,Refine(SQ8)"};
+    uint64_t bytes[5] = {0};
+    for (int f = 0; f < 5; f++) {
         fs_index_build_opts o = {.factory = factories[f]};
         fs_index_info info;
         CHECK_OK(fs_index_build(db, dir, &o, &info, &e), &e);
         CHECK_STR(info.factory, factories[f]);
+        bytes[f] = info.file_bytes;
         fs_index *ix;
         REQUIRE(fs_index_open(dir, &ix, &e) == FS_OK);
         CHECK_OK(fs_index_set_search(ix, 16, 64, 4, &e), &e);
@@ -276,6 +279,10 @@ TEST(index_types_without_ids_get_an_id_map)
         CHECK_MSG(self >= 48, "%s finds the stored face id for %d of 50", factories[f], self);
         fs_index_close(ix);
     }
+    /* 3000 x (128 - 32) bytes of SQ8 codes fewer, less the PCA (FAISS
+     * keeps the whole 128 x 128 eigenvector matrix: ~80 KB) */
+    CHECK_MSG(bytes[4] + 3000 * 60 < bytes[2], "%llu vs %llu bytes",
+              (unsigned long long)bytes[4], (unsigned long long)bytes[2]);
     fs_db_close(db);
     free(v);
 }

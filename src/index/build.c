@@ -11,6 +11,8 @@
 
 #include <faiss/c_api/AutoTune_c.h>
 #include <faiss/c_api/IndexIVF_c.h>
+#include <faiss/c_api/IndexPreTransform_c.h>
+#include <faiss/c_api/VectorTransform_c.h>
 #include <faiss/c_api/MetaIndexes_c.h>
 #include <faiss/c_api/index_factory_c.h>
 #include <faiss/c_api/index_io_c.h>
@@ -46,6 +48,34 @@ const char *fs_index_auto_factory(uint64_t n, int dim, char *buf, size_t cap)
     return buf;
 }
 
+/* faiss_index_factory, except that "PCAn,...,Refine(X)" (or RFlat) refines
+ * in the n-D space: FAISS's factory puts a refine stage outermost, which
+ * would keep full-length vectors (SQ8 at 512-D: 512 B per face) for it. */
+static int factory_index(const char *factory, int dim, FaissMetricType metric, FaissIndex **out)
+{
+    int d_out = 0, len = 0;
+    if (!(strstr(factory, "Refine(") || strstr(factory, "RFlat")) ||
+        sscanf(factory, "PCA%d,%n", &d_out, &len) != 1 || len == 0)
+        return faiss_index_factory(out, dim, factory, metric);
+    FaissIndex *sub;
+    FaissPCAMatrix *pca;
+    FaissIndexPreTransform *pt;
+    if (faiss_index_factory(&sub, d_out, factory + len, metric))
+        return -1;
+    if (faiss_PCAMatrix_new_with(&pca, dim, d_out, 0.0f, 0)) {
+        faiss_Index_free(sub);
+        return -1;
+    }
+    if (faiss_IndexPreTransform_new_with_transform(&pt, (FaissVectorTransform *)pca, sub)) {
+        faiss_VectorTransform_free((FaissVectorTransform *)pca);
+        faiss_Index_free(sub);
+        return -1;
+    }
+    faiss_IndexPreTransform_set_own_fields(pt, 1);
+    *out = (FaissIndex *)pt;
+    return 0;
+}
+
 /* An index from a factory string, able to take our face ids.  FAISS's IVF
  * indexes take them directly; an index that numbers its vectors itself
  * (Flat, HNSW, PQ, or a refine stage, which the factory always puts
@@ -59,7 +89,7 @@ static int new_index(const char *factory, int dim, FaissIndex **out, fs_error *e
      * distances but not inner products (the search converts either back to
      * the cosine). */
     FaissMetricType metric = strstr(factory, "PCA") ? METRIC_L2 : METRIC_INNER_PRODUCT;
-    if (faiss_index_factory(&ix, dim, factory, metric))
+    if (factory_index(factory, dim, metric, &ix))
         return fs_index_faiss_fail(err, factory);
     int own_ids = strncmp(factory, "IDMap", 5) == 0 ||
                   (strstr(factory, "IVF") && !strstr(factory, "RFlat") &&

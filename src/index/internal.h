@@ -29,9 +29,9 @@ uint64_t fs_index_factory_nlist(const char *factory);
 #ifdef __cplusplus
 extern "C" {
 #endif
-/* Sets the parallel_mode of the IVF inside index (under an id map or a
- * refinement stage): 0 splits a batch's queries over threads, 1 splits each
- * query's lists.  Returns 1, or 0 when index holds no IVF.  Never throws
+/* Sets how the IVF inside index (under id maps, transforms or a refinement
+ * stage) spreads a search over threads: 0 splits a batch's queries, 1 splits
+ * each query's lists.  Returns 1, or 0 when index holds no IVF.  Never throws
  * (faiss_shim.cpp, the C++ the C API lacks). */
 int fs_index_faiss_parallel_mode(FaissIndex *index, int mode);
 #ifdef __cplusplus

@@ -38,69 +38,73 @@ static const char *arg(int argc, char **argv, const char *name, const char *dflt
     return dflt;
 }
 
-typedef struct all_vecs {
-    float *v;
-    int64_t *ids;
-    size_t n, cap;
-    int dim;
-} all_vecs;
+/* Exact top-k by brute force, streamed over the database (10M faces at 512-D
+ * would not fit in RAM): vectors are gathered in blocks of B and each block
+ * is scored against every query with one sgemm -- the largest inner
+ * products of unit vectors, i.e. cosine similarities.  Keeps ids in gt and
+ * cosine distances (1 - cos, as fs_index_search reports) in gtd. */
+enum { B = 65536 };
+typedef struct exact {
+    const float *q;
+    int nq, k, dim;
+    float *blk, *dots, *gtd;
+    int64_t *ids, *gt;
+    int nb;
+    size_t seen;
+} exact;
 
-static int take(void *ctx, uint64_t id, const float *vec)
+static void exact_block(exact *x)
 {
-    all_vecs *a = ctx;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 1 << 16;
-        float *v = realloc(a->v, cap * (size_t)a->dim * sizeof *v);
-        int64_t *ids = realloc(a->ids, cap * sizeof *ids);
-        if (!v || !ids)
-            return FS_ENOMEM;
-        a->v = v;
-        a->ids = ids;
-        a->cap = cap;
+    if (!x->nb)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, x->nq, x->nb, x->dim, 1.0f, x->q,
+                x->dim, x->blk, x->dim, 0.0f, x->dots, x->nb);
+#pragma omp parallel for
+    for (int i = 0; i < x->nq; i++) {
+        float *bd = x->gtd + (size_t)i * x->k;
+        int64_t *bi = x->gt + (size_t)i * x->k;
+        for (int j = 0; j < x->nb; j++) {
+            float dist = 1.0f - x->dots[(size_t)i * x->nb + j];
+            if (dist >= bd[x->k - 1])
+                continue;
+            int p = x->k - 1;
+            while (p > 0 && dist < bd[p - 1]) {
+                bd[p] = bd[p - 1];
+                bi[p] = bi[p - 1];
+                p--;
+            }
+            bd[p] = dist;
+            bi[p] = x->ids[j];
+        }
     }
-    memcpy(a->v + a->n * (size_t)a->dim, vec, sizeof(float) * (size_t)a->dim);
-    a->ids[a->n++] = (int64_t)id;
+    x->nb = 0;
+}
+
+static int exact_cb(void *ctx, uint64_t id, const float *vec)
+{
+    exact *x = ctx;
+    memcpy(x->blk + (size_t)x->nb * x->dim, vec, sizeof(float) * (size_t)x->dim);
+    x->ids[x->nb++] = (int64_t)id;
+    x->seen++;
+    if (x->nb == B)
+        exact_block(x);
     return 0;
 }
 
-/* Exact top-k by brute force: the largest inner products of the unit
- * vectors (cosine similarities), in sgemm blocks; ids into gt, cosine
- * distances (1 - cos, as fs_index_search reports) into gtd. */
-static void ground_truth(const all_vecs *a, const float *q, int nq, int k, int64_t *gt,
-                         float *gtd)
+/* --sample-queries: every (n / want)-th stored vector, spread over the ids. */
+typedef struct picker {
+    float *out;
+    int dim, want, got;
+    uint64_t step, i;
+} picker;
+
+static int pick_cb(void *ctx, uint64_t id, const float *vec)
 {
-    int d = a->dim;
-    enum { B = 65536 };
-    float *dots = malloc(sizeof(float) * (size_t)nq * B);
-    for (long i = 0; i < (long)nq * k; i++) {
-        gtd[i] = INFINITY;
-        gt[i] = -1;
-    }
-    for (size_t s = 0; s < a->n; s += B) {
-        int nb = a->n - s < B ? (int)(a->n - s) : B;
-        const float *x = a->v + s * (size_t)d;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, d, 1.0f, q, d, x, d, 0.0f,
-                    dots, nb);
-#pragma omp parallel for
-        for (int i = 0; i < nq; i++) {
-            float *bd = gtd + (size_t)i * k;
-            int64_t *bi = gt + (size_t)i * k;
-            for (int j = 0; j < nb; j++) {
-                float dist = 1.0f - dots[(size_t)i * nb + j];
-                if (dist >= bd[k - 1])
-                    continue;
-                int p = k - 1;
-                while (p > 0 && dist < bd[p - 1]) {
-                    bd[p] = bd[p - 1];
-                    bi[p] = bi[p - 1];
-                    p--;
-                }
-                bd[p] = dist;
-                bi[p] = a->ids[s + (size_t)j];
-            }
-        }
-    }
-    free(dots);
+    (void)id;
+    picker *p = ctx;
+    if (p->got < p->want && p->i++ % p->step == 0)
+        memcpy(p->out + (size_t)p->got++ * p->dim, vec, sizeof(float) * (size_t)p->dim);
+    return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -160,35 +164,33 @@ int main(int argc, char **argv)
     }
     fs_db_snap *snap;
     fs_db_stats st;
-    all_vecs a = {0};
-    double t = fs_now();
     if (fs_db_snap_begin(db, &snap, &e) != FS_OK || fs_db_stats_get(snap, &st, &e) != FS_OK) {
         fprintf(stderr, "bench_index: %s\n", e.msg);
         return 2;
     }
-    a.dim = st.dim;
-    fs_db_foreach_vector(snap, 0, take, &a, &e);
-    fs_db_snap_end(snap);
-    printf("database: %zu faces, dim %d, %.1f MiB on disk; read all vectors in %.1f s\n", a.n,
-           a.dim, (double)st.db_bytes / (1 << 20), fs_now() - t);
+    const int dim = st.dim;
+    printf("database: %llu faces, dim %d, %.1f MiB on disk\n", (unsigned long long)st.faces,
+           dim, (double)st.db_bytes / (1 << 20));
 
     uint8_t *qbuf;
     size_t qlen;
     int sample = atoi(arg(argc, argv, "--sample-queries", "0"));
     if (sample > 0) {
-        /* Every (n / sample)-th stored vector: spread over the whole id range. */
-        if ((size_t)sample > a.n)
-            sample = (int)a.n;
-        qlen = sizeof(float) * (size_t)a.dim * (size_t)sample;
-        qbuf = malloc(qlen);
-        for (int i = 0; qbuf && i < sample; i++)
-            memcpy(qbuf + (size_t)i * a.dim * sizeof(float),
-                   a.v + (a.n / (size_t)sample) * (size_t)i * a.dim, sizeof(float) * (size_t)a.dim);
+        if ((uint64_t)sample > st.faces)
+            sample = (int)st.faces;
+        picker p = {malloc(sizeof(float) * (size_t)dim * (size_t)sample), dim, sample, 0,
+                    st.faces / (uint64_t)sample, 0};
+        if (!p.out || fs_db_foreach_vector(snap, 0, pick_cb, &p, &e) != FS_OK) {
+            fprintf(stderr, "bench_index: sampling queries: %s\n", p.out ? e.msg : "no memory");
+            return 2;
+        }
+        qbuf = (uint8_t *)p.out;
+        qlen = sizeof(float) * (size_t)dim * (size_t)p.got;
     } else if (fs_read_file(qfile, 0, &qbuf, &qlen, &e) != FS_OK) {
         fprintf(stderr, "bench_index: %s\n", e.msg);
         return 2;
     }
-    int nq = (int)(qlen / (sizeof(float) * (size_t)a.dim));
+    int nq = (int)(qlen / (sizeof(float) * (size_t)dim));
     /* This binary may be linked against either FAISS build; say which. */
     const char *faiss = strstr(argv[0], "debian") ? "debian" : "avx2";
     const float *q = (const float *)(void *)qbuf;
@@ -196,8 +198,25 @@ int main(int argc, char **argv)
     float *gtd = malloc(sizeof(float) * (size_t)nq * k);
     float *dist = malloc(sizeof(float) * (size_t)nq * k);
     double *lat = malloc(sizeof(double) * (size_t)nq);
-    t = fs_now();
-    ground_truth(&a, q, nq, k, gt, gtd);
+    for (long i = 0; i < (long)nq * k; i++) {
+        gtd[i] = INFINITY;
+        gt[i] = -1;
+    }
+    double t = fs_now();
+    exact x = {q, nq, k, dim, malloc(sizeof(float) * B * (size_t)dim),
+               malloc(sizeof(float) * B * (size_t)nq), gtd, malloc(sizeof(int64_t) * B), gt,
+               0, 0};
+    if (!x.blk || !x.dots || !x.ids || fs_db_foreach_vector(snap, 0, exact_cb, &x, &e) != FS_OK) {
+        fprintf(stderr, "bench_index: exact search: %s\n", x.blk && x.dots && x.ids ? e.msg
+                                                                                  : "no memory");
+        return 2;
+    }
+    exact_block(&x);
+    free(x.blk);
+    free(x.dots);
+    free(x.ids);
+    fs_db_snap_end(snap);
+    const size_t n_faces = x.seen;
     /* Matches: at or above the match threshold of the database's recognizer
      * (query.NAME; the model id starts with the recognizer's name). */
     char key[64];
@@ -257,7 +276,7 @@ int main(int argc, char **argv)
                     fprintf(stderr, "bench_index: %s\n", e.msg);
                 for (int i = 0; i < nq; i++) {
                     double t0 = fs_now();
-                    fs_index_search(ix, q + (size_t)i * a.dim, 1, k, dist + (size_t)i * k,
+                    fs_index_search(ix, q + (size_t)i * dim, 1, k, dist + (size_t)i * k,
                                     got + (size_t)i * k, &e);
                     lat[i] = fs_now() - t0;
                 }
@@ -266,7 +285,7 @@ int main(int argc, char **argv)
                 fs_index_search(ix, q, nq, k, dist, got, &e);
                 tb = fs_now() - tb;
                 printf("%-28s %-7s %3d %6d %9.1f %9.1f %9.3f %10.3f %9.0f %9.4f %9.4f\n",
-                       info.factory, faiss, th, np, build_s, (double)info.file_bytes / (double)a.n,
+                       info.factory, faiss, th, np, build_s, (double)info.file_bytes / (double)n_faces,
                        1e3 * lat[nq / 2], 1e3 * lat[(size_t)(nq * 0.99)], nq / tb,
                        recall(got, gt, NULL, 0, nq, k), recall(got, gt, gtd, match, nq, k));
                 fflush(stdout);
@@ -275,8 +294,6 @@ int main(int argc, char **argv)
         fs_index_close(ix);
     }
     fs_db_close(db);
-    free(a.v);
-    free(a.ids);
     free(qbuf);
     free(gt);
     free(gtd);
