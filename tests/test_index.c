@@ -93,7 +93,7 @@ static fs_db *new_db(const char *name, char *dir, size_t cap)
 {
     snprintf(dir, cap, "%s/%s", fs_test_tmpdir(), name);
     fs_db_model model = {"test/synthetic", "", D};
-    fs_db_options o = {FS_DB_CREATE, &model, 0};
+    fs_db_options o = {FS_DB_CREATE, &model, 0, 0};
     fs_db *db = NULL;
     fs_error e = {0};
     if (fs_db_open(dir, &o, &db, &e) != FS_OK)

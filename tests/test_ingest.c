@@ -144,7 +144,7 @@ static char *db_digest(const char *dir, long *faces, long *table, long *counted)
 {
     fs_db *db;
     fs_db_snap *s;
-    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
     digest_ctx c = {0};
     char *out = calloc(1, 1);
     *faces = *table = *counted = 0;

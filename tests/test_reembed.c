@@ -54,7 +54,7 @@ static void db_digest(const char *dir, char hex[65], long *n, int *dim, char *mo
 {
     fs_db *db;
     fs_db_snap *s;
-    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
     digest d = {.n = 0};
     hex[0] = '\0';
     *n = 0;
@@ -90,7 +90,7 @@ static int make_old_db(const char *dir)
     if (fsr(args) != 0)
         return -1;
     fs_db *db;
-    fs_db_options rw = {0, NULL, 0};
+    fs_db_options rw = {0, NULL, 0, 0};
     fs_error e = {0};
     fs_db_model legacy = {"face-api-1.7.15/face_recognition_model.bin@0123456789abcdef/chip+flip",
                           "face_recognition_model.bin=...", 128};
@@ -142,7 +142,7 @@ TEST(reembed_migrates_an_old_database)
     /* each stored vector is what embed computes for that face of the photo */
     fs_db *db;
     fs_db_snap *s;
-    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
     REQUIRE(fs_db_open(old, &ro, &db, NULL) == FS_OK);
     REQUIRE(fs_db_snap_begin(db, &s, NULL) == FS_OK);
     char path[600];

@@ -25,7 +25,7 @@ static const char *fresh_dir(const char *name)
 
 static int open_rw(const char *dir, fs_db **db, fs_error *e)
 {
-    fs_db_options o = {FS_DB_CREATE, &model, 0};
+    fs_db_options o = {FS_DB_CREATE, &model, 0, 0};
     return fs_db_open(dir, &o, db, e);
 }
 
@@ -221,7 +221,7 @@ TEST(store_map_grows_by_itself)
 {
     fs_error e = {0};
     fs_db *db;
-    fs_db_options o = {FS_DB_CREATE, &model, 1 << 20}; /* 1 MiB map */
+    fs_db_options o = {FS_DB_CREATE, &model, 1 << 20, 0}; /* 1 MiB map */
     REQUIRE(fs_db_open(fresh_dir("db-grow"), &o, &db, &e) == FS_OK);
     /* ~4000 faces with records of ~600 bytes: several MiB, many doublings. */
     static photo ph[1000];
@@ -253,10 +253,10 @@ TEST(store_refuses_other_model_and_missing_db)
     REQUIRE(open_rw(dir, &db, &e) == FS_OK);
     fs_db_close(db);
     fs_db_model other = {"other-model/v2", "", DIM};
-    fs_db_options o = {FS_DB_CREATE, &other, 0};
+    fs_db_options o = {FS_DB_CREATE, &other, 0, 0};
     CHECK_INT(fs_db_open(dir, &o, &db, &e), FS_EDB);
     CHECK(strstr(e.msg, "test-model/v1") && strstr(e.msg, "other-model/v2"));
-    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
     CHECK_INT(fs_db_open(fresh_dir("db-none"), &ro, &db, &e), FS_ENOTFOUND);
     CHECK(strstr(e.msg, "db-none") != NULL);
     CHECK_OK(fs_db_open(dir, &ro, &db, &e), &e);
@@ -278,7 +278,7 @@ TEST(store_single_writer_concurrent_readers)
     if (pid == 0) {
         fs_db *w, *r;
         fs_error ce = {0};
-        fs_db_options wo = {FS_DB_CREATE, &model, 0}, ro = {FS_DB_READONLY, NULL, 0};
+        fs_db_options wo = {FS_DB_CREATE, &model, 0, 0}, ro = {FS_DB_READONLY, NULL, 0, 0};
         int code = 0;
         if (fs_db_open(dir, &wo, &w, &ce) != FS_EBUSY || !strstr(ce.msg, "another facesearch"))
             code |= 1;

@@ -77,7 +77,7 @@ int cmd_build(int argc, char **argv)
     const char *dir = fs_config_str(cfg, "paths.db");
     fs_error e = {0};
     fs_db *db = NULL;
-    fs_db_options dbo = {FS_DB_READONLY, NULL, 0};
+    fs_db_options dbo = {FS_DB_READONLY, NULL, 0, 0};
     fs_index_info info;
     rc = fs_db_open(dir, &dbo, &db, &e);
     if (rc == FS_OK)

@@ -199,7 +199,7 @@ int cmd_ingest(int argc, char **argv)
     fs_db_model model;
     char model_buf[2048];
     store_cli_model(fc.engine, &model, model_buf, sizeof model_buf);
-    fs_db_options dbo = {FS_DB_CREATE, &model, 0};
+    fs_db_options dbo = {FS_DB_CREATE, &model, 0, 0};
     if (fs_db_open(dbdir, &dbo, &db, &e) != FS_OK) {
         face_cli_end(&fc);
         fs_config_destroy(cfg);

@@ -202,7 +202,7 @@ int cmd_reembed(int argc, char **argv)
     int threads = (int)fs_config_int(cfg, "run.threads");
     if ((rc = face_cli_options(cfg, &eo, &dopts)) != 0)
         goto out;
-    fs_db_options dbo = {0, NULL, 0};
+    fs_db_options dbo = {0, NULL, 0, 0};
     if (fs_db_open(dir, &dbo, &db, &e) != FS_OK ||
         fs_engine_create(fs_config_str(cfg, "paths.models"), &eo, &engine, &e) != FS_OK) {
         rc = cli_fail(&e);

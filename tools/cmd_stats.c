@@ -11,18 +11,23 @@
 
 static void help(void)
 {
-    printf("usage: facesearch stats [--db DIR] [--json] [--errors] [--config FILE]\n"
+    printf("usage: facesearch stats [--db DIR] [--json] [--errors] [--shards] [--config FILE]\n"
            "\n"
            "Prints what the database in DIR (default: paths.db, 'index') holds: photos,\n"
            "faces, errors by kind, model, schema, size on disk and the last ingest.\n"
-           "Works while an ingest is running (it reads a consistent snapshot).\n"
+           "Works while an ingest is running (it reads a consistent snapshot).  On a\n"
+           "sharded database (facesearch init --shards) the figures are summed over\n"
+           "the shards.\n"
            "\n"
            "  --db DIR      database directory\n"
            "  --json        one JSON object (keys: images, faces, errors, errors_by_kind,\n"
            "                images_ok, images_no_face, model, schema, dim, db_bytes, last_ingest_start,\n"
-           "                last_ingest_end, created)\n"
+           "                last_ingest_end, created, shards: the shard count, 0 when\n"
+           "                not sharded)\n"
            "  --errors      list every photo that failed, one per line: path<TAB>kind<TAB>reason\n"
            "                (with --json: an \"error_list\" array)\n"
+           "  --shards      also list each shard: photos, faces, errors, size (with\n"
+           "                --json: a \"shard_list\" array)\n"
            "\n"
            "Exit: 0 ok, 1 usage, 2 no database or unreadable.\n");
 }
@@ -67,14 +72,44 @@ static int print_error(void *ctx, const fs_image_rec *img)
     return 0;
 }
 
+/* --shards: one line (or JSON object) per shard of a sharded database. */
+static int list_shards(fs_db *db, int json, fs_error *e)
+{
+    if (json)
+        printf(",\"shard_list\":[");
+    for (int i = 0; i < fs_db_shard_count(db); i++) {
+        fs_db_snap *s;
+        fs_db_stats st;
+        int rc = fs_db_snap_begin(fs_db_shard(db, i), &s, e);
+        if (rc == FS_OK)
+            rc = fs_db_stats_get(s, &st, e);
+        fs_db_snap_end(s);
+        if (rc != FS_OK)
+            return rc;
+        if (json)
+            printf("%s{\"shard\":%d,\"images\":%llu,\"faces\":%llu,\"errors\":%llu,"
+                   "\"db_bytes\":%llu}", i ? "," : "", i, (unsigned long long)st.images,
+                   (unsigned long long)st.faces, (unsigned long long)st.errors,
+                   (unsigned long long)st.db_bytes);
+        else
+            printf("  shard-%04d  %llu photos, %llu faces, %llu failed, %.1f MiB\n", i,
+                   (unsigned long long)st.images, (unsigned long long)st.faces,
+                   (unsigned long long)st.errors, (double)st.db_bytes / (1 << 20));
+    }
+    if (json)
+        printf("]");
+    return FS_OK;
+}
+
 int cmd_stats(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'},   {"json", no_argument, 0, 'j'},
         {"errors", no_argument, 0, 'e'}, {"db", required_argument, 0, 'd'},
+        {"shards", no_argument, 0, 's'},
         {"config", required_argument, 0, 'C'}, {0, 0, 0, 0},
     };
-    int rc, json = 0, errors = 0;
+    int rc, json = 0, errors = 0, list = 0;
     fs_config *cfg = cli_config_open(argc, argv, &rc);
     if (!cfg)
         return rc;
@@ -85,6 +120,7 @@ int cmd_stats(int argc, char **argv)
         case 'h': help(); fs_config_destroy(cfg); return EXIT_OK;
         case 'j': json = 1; break;
         case 'e': errors = 1; break;
+        case 's': list = 1; break;
         case 'd': rc = cli_config_set(cfg, "paths.db", optarg, "--db"); break;
         case 'C': break;
         default: rc = cli_usage_error("stats", "invalid option");
@@ -102,7 +138,7 @@ int cmd_stats(int argc, char **argv)
     fs_db *db = NULL;
     fs_db_snap *snap = NULL;
     fs_db_stats st;
-    fs_db_options o = {FS_DB_READONLY, NULL, 0};
+    fs_db_options o = {FS_DB_READONLY, NULL, 0, 0};
     if (fs_db_open(fs_config_str(cfg, "paths.db"), &o, &db, &e) != FS_OK ||
         fs_db_snap_begin(db, &snap, &e) != FS_OK || fs_db_stats_get(snap, &st, &e) != FS_OK) {
         fs_db_snap_end(snap);
@@ -147,11 +183,13 @@ int cmd_stats(int argc, char **argv)
         json_str(stdout, st.model_checksum);
         printf(",\"schema\":%u,\"dim\":%d,\"db_bytes\":%llu,\"next_face_id\":%llu,"
                "\"faces_removed\":%llu,\"created\":\"%s\",\"last_ingest_start\":\"%s\","
-               "\"last_ingest_end\":\"%s\"",
+               "\"last_ingest_end\":\"%s\",\"shards\":%u",
                st.schema, st.dim, (unsigned long long)st.db_bytes,
                (unsigned long long)st.next_face_id, (unsigned long long)st.faces_removed,
-               t_created, t_start, t_end);
-        if (errors) {
+               t_created, t_start, t_end, st.shards);
+        if (list)
+            rc = list_shards(db, 1, &e);
+        if (errors && rc == FS_OK) {
             printf(",\"error_list\":[");
             rc = fs_db_foreach_image(snap, 0, print_error, &l, &e);
             printf("]");
@@ -183,6 +221,10 @@ int cmd_stats(int argc, char **argv)
         printf("size:        %.1f MiB on disk\n", (double)st.db_bytes / (1 << 20));
         printf("created:     %s\n", t_created);
         printf("last ingest: started %s, finished %s\n", t_start, t_end);
+        if (st.shards)
+            printf("shards:      %u (facesearch stats --shards lists them)\n", st.shards);
+        if (list)
+            rc = list_shards(db, 0, &e);
     }
     fs_db_snap_end(snap);
     fs_db_close(db);

@@ -13,5 +13,6 @@ int cmd_embed(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_reembed(int argc, char **argv);
+int cmd_init(int argc, char **argv);
 
 #endif

@@ -186,7 +186,7 @@ static int prepare(const gal_opts *o, fs_config *cfg, const char *cmd, char *dbd
     fs_db_model model;
     char mbuf[2048];
     store_cli_model(fc.engine, &model, mbuf, sizeof mbuf);
-    fs_db_options dbo = {FS_DB_CREATE, &model, 0};
+    fs_db_options dbo = {FS_DB_CREATE, &model, 0, 0};
     fs_db *db = NULL;
     fs_ingest_opts io;
     fs_ingest_opts_init(&io);
@@ -504,7 +504,7 @@ int eval_cluster(int argc, char **argv)
     fs_index *ix = NULL;
     fs_index_info info;
     fs_index_build_opts bo = {.factory = fs_config_str(cfg, "index.factory")};
-    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
     /* The nodes: central faces, in face-id order as fs_knn_graph wants. */
     size_t n = 0;
     uint64_t *ids = malloc(sizeof(uint64_t) * (t.n + 1)), *photo_of = malloc(sizeof(uint64_t) * (t.n + 1));

@@ -16,6 +16,7 @@ static const fs_command commands[] = {
     {"detect", cmd_detect, "find faces: boxes, scores, 68 landmarks"},
     {"embed", cmd_embed, "face descriptors of the faces in photos"},
     {"verify", cmd_verify, "are the faces in two photos the same person?"},
+    {"init", cmd_init, "create an empty database, plain or sharded (--shards S)"},
     {"ingest", cmd_ingest, "find and store every face of a photo archive (incremental)"},
     {"stats", cmd_stats, "what a database holds: photos, faces, errors, model"},
     {"reembed", cmd_reembed, "move a database to the configured recognizer, in place"},

@@ -94,7 +94,7 @@ double store_cli_fusion_weight(const char *model_id)
 int store_cli_open(const char *dir, fs_db **db, fs_db_snap **snap, fs_db_stats *st)
 {
     fs_error e = {0};
-    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
     *snap = NULL;
     if (fs_db_open(dir, &ro, db, &e) != FS_OK || fs_db_snap_begin(*db, snap, &e) != FS_OK ||
         fs_db_stats_get(*snap, st, &e) != FS_OK)

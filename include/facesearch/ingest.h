@@ -35,6 +35,14 @@ typedef struct fs_ingest_opts {
     char *const *roots;
     int n_roots;
     const char *manifest;
+    /* Or paths from a callback (e.g. handed out by another process), called
+     * from one thread: FS_OK with *path set (valid until the next call), or
+     * with *path NULL at the end; another status with *path set is a
+     * failure recorded under that path, with *path NULL the end of a source
+     * that failed somewhere (no prune then).  roots/manifest still say what
+     * --prune covers. */
+    int (*next_path)(void *ctx, const char **path, fs_error *err);
+    void *next_path_ctx;
     fs_scan_opts scan;
 
     int threads;             /* workers; <= 0 = all cores */

@@ -110,7 +110,66 @@ typedef struct fs_db_options {
     /* Initial map size (address space, not disk); 0 = 1 GiB.  The map
      * doubles whenever a batch does not fit. */
     uint64_t initial_map_bytes;
+    /* A new database numbers its faces from id_base and its photos from
+     * id_base + 1 (a shard's number << FS_SHARD_SHIFT); ignored when the
+     * database exists. */
+    uint64_t id_base;
 } fs_db_options;
+
+/*
+ * Sharded databases.  A directory holding FS_SHARD_MANIFEST (made by
+ * fs_db_create_sharded) is S ordinary databases in dir/shard-NNNN/.  A photo
+ * lives in shard fs_shard_of_path(path, S), whatever the number of processes
+ * writing; its face and photo ids carry the shard number in the bits above
+ * FS_SHARD_SHIFT, so ids are unique across shards and sort shard by shard.
+ * fs_db_open on such a directory opens every shard behind one fs_db: commits
+ * go to the shards of their paths (each shard's part of a batch is atomic on
+ * its own), look-ups by id or path go to one shard, iteration walks the
+ * shards in id order and statistics are summed.  Each shard can also be
+ * opened on its own.  Re-embedding is per shard.
+ */
+#define FS_SHARD_MANIFEST "shards.manifest"
+#define FS_SHARD_SHIFT 40
+#define FS_SHARDS_MAX 4096
+
+/* The shard of a photo: the first 8 bytes of sha256(path), big-endian,
+ * modulo n_shards.  Stable across runs, machines and process counts. */
+uint32_t fs_shard_of_path(const char *path, uint32_t n_shards);
+
+/* The shard a face or photo id belongs to. */
+static inline uint32_t fs_shard_of_id(uint64_t id)
+{
+    return (uint32_t)(id >> FS_SHARD_SHIFT);
+}
+
+/*
+ * Creates a sharded database in dir: n_shards (1..FS_SHARDS_MAX) shard
+ * databases for model, then the manifest (written last, atomically, so a
+ * killed run leaves no manifest and can simply be re-run).  Re-running on a
+ * sharded database with the same count and model is a no-op.
+ * Errors: FS_EUSAGE (bad count; dir holds a plain database or another shard
+ * count), FS_EDB (a shard of another model), FS_EIO.
+ */
+int fs_db_create_sharded(const char *dir, int n_shards, const fs_db_model *model,
+                         fs_error *err);
+
+/*
+ * fs_db_open for one process of several sharing a sharded database (e.g. MPI
+ * ranks): opens only the shards s with s % stride == offset (each writer
+ * lock is per shard, so such processes do not block each other).  Commits,
+ * look-ups, iteration and statistics see only those shards; a commit of a
+ * photo of another shard fails with FS_EUSAGE.  On a plain database it is
+ * fs_db_open (for offset 0; FS_ENOTFOUND for others: nothing to open).
+ */
+int fs_db_open_shards(const char *dir, const fs_db_options *opts, int stride, int offset,
+                      fs_db **db, fs_error *err);
+
+/* The number of shards behind db, 0 for a plain database. */
+int fs_db_shard_count(const fs_db *db);
+
+/* Shard i of a sharded db (borrowed: valid until fs_db_close(db)), or NULL
+ * (also for a shard fs_db_open_shards left closed). */
+fs_db *fs_db_shard(fs_db *db, int i);
 
 /*
  * Opens (or with FS_DB_CREATE creates) the database in directory dir.
@@ -225,6 +284,11 @@ typedef struct fs_db_stats {
     char reembed_model[256];
     uint64_t reembed_dim;
     uint64_t reembed_next_image;
+    /* Sharded databases: the shard count (0 for a plain database).  Counts
+     * and sizes are summed over the shards, and next_face_id /
+     * next_image_id are the sums of the ids each shard has used: they grow
+     * with every new face or photo but are not ids themselves. */
+    uint32_t shards;
 } fs_db_stats;
 
 /* Fills *st from the snapshot.  Errors: FS_EDB. */

@@ -216,6 +216,10 @@ static int try_incremental(const char *dir, const fs_db_stats *st, const char *f
     fs_error e = {0};
     uint64_t size;
     char fp[65];
+    /* A sharded database's summed id counters cannot say which faces are
+     * new in which shard: it is always built afresh. */
+    if (st->shards)
+        return 0;
     if (fs_index_sidecar_read(side, old, &e) != FS_OK ||
         fs_index_fingerprint(path, &size, fp, &e) != FS_OK || strcmp(fp, old->fingerprint) != 0)
         return 0;

@@ -428,8 +428,9 @@ static void *scanner_main(void *arg)
     const fs_ingest_opts *o = r->o;
     fs_scan *scan;
     fs_error e = {0};
-    int rc = o->manifest ? fs_scan_open_manifest(o->manifest, &scan, &e)
-                         : fs_scan_open_paths(o->roots, o->n_roots, &o->scan, &scan, &e);
+    int rc = o->next_path ? (scan = NULL, FS_OK)
+             : o->manifest ? fs_scan_open_manifest(o->manifest, &scan, &e)
+                           : fs_scan_open_paths(o->roots, o->n_roots, &o->scan, &scan, &e);
     if (rc != FS_OK) {
         set_fatal(r, &e);
         fs_queue_close(&r->work_q);
@@ -440,9 +441,12 @@ static void *scanner_main(void *arg)
     const char *path;
     while (!stopping(r)) {
         fs_error pe = {0};
-        rc = fs_scan_next(scan, &path, &pe);
-        if (rc == FS_OK && !path)
+        path = NULL;
+        rc = scan ? fs_scan_next(scan, &path, &pe) : o->next_path(o->next_path_ctx, &path, &pe);
+        if (!path) {
+            source_errors += rc != FS_OK;
             break;
+        }
         pthread_mutex_lock(&r->mu);
         r->st.seen++;
         pthread_mutex_unlock(&r->mu);
@@ -505,7 +509,9 @@ static void *counter_main(void *arg)
     run *r = arg;
     const fs_ingest_opts *o = r->o;
     long long total = -1;
-    if (o->manifest) {
+    if (o->next_path) {
+        /* the callback's owner knows the total, if anyone */
+    } else if (o->manifest) {
         if (strcmp(o->manifest, "-") != 0) {
             FILE *f = fopen(o->manifest, "r");
             if (f) {

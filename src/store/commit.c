@@ -222,6 +222,9 @@ int fs_db_write(fs_db *db, int (*fn)(fs_db *, MDB_txn *, void *), void *ctx, con
 {
     if (db->readonly)
         return fs_fail(err, FS_EINTERNAL, "%s: opened read-only", db->path);
+    if (db->parts)
+        return fs_fail(err, FS_EUSAGE, "%s: a sharded database: %s goes to one shard", db->path,
+                       what);
     for (;;) {
         pthread_rwlock_rdlock(&db->resize_lock);
         MDB_txn *t;
@@ -253,6 +256,8 @@ int fs_db_commit(fs_db *db, fs_db_item *items, int n_items, const uint64_t *remo
     for (int i = 0; i < n_items; i++)
         if (!items[i].img.path || !items[i].img.path[0])
             return fs_fail(err, FS_EINTERNAL, "%s: photo record without a path", db->path);
+    if (db->parts)
+        return fs_shards_commit(db, items, n_items, remove, n_remove, err);
     batch b = {items, n_items, remove, n_remove};
     return fs_db_write(db, write_batch, &b, "committing a batch", err);
 }

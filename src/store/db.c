@@ -120,7 +120,8 @@ static int64_t now_ns(void)
 }
 
 /* Creates meta on a new database, or checks schema and model on an old one. */
-static int check_meta(fs_db *db, MDB_txn *t, const fs_db_model *model, fs_error *err)
+static int check_meta(fs_db *db, MDB_txn *t, const fs_db_model *model, uint64_t id_base,
+                      fs_error *err)
 {
     uint64_t schema;
     int rc = fs_meta_get_u64(t, db->meta, "schema", &schema);
@@ -136,12 +137,13 @@ static int check_meta(fs_db *db, MDB_txn *t, const fs_db_model *model, fs_error 
             (rc = fs_meta_put_str(t, db->meta, "model.checksum", model->checksum ? model->checksum : "")) ||
             (rc = fs_meta_put_u64(t, db->meta, "dim", (uint64_t)model->dim)) ||
             (rc = fs_meta_put_u64(t, db->meta, "vector.f16", 1)) ||
-            (rc = fs_meta_put_u64(t, db->meta, "next.image", 1)) ||
-            (rc = fs_meta_put_u64(t, db->meta, "next.face", 0)) ||
+            (rc = fs_meta_put_u64(t, db->meta, "next.image", id_base + 1)) ||
+            (rc = fs_meta_put_u64(t, db->meta, "next.face", id_base)) ||
             (rc = fs_meta_put_u64(t, db->meta, "created_ns", (uint64_t)now_ns())))
             return fs_db_lmdb_fail(db, err, rc, "initialising meta");
         db->dim = model->dim;
         db->f16 = 1;
+        snprintf(db->model_id, sizeof db->model_id, "%s", model->id);
         return FS_OK;
     }
     if (schema != FS_DB_SCHEMA)
@@ -155,6 +157,7 @@ static int check_meta(fs_db *db, MDB_txn *t, const fs_db_model *model, fs_error 
         (rc = fs_meta_get_str(t, db->meta, "model.id", id, sizeof id)))
         return fs_db_lmdb_fail(db, err, rc, "reading meta");
     db->dim = (int)dim;
+    snprintf(db->model_id, sizeof db->model_id, "%s", id);
     uint64_t f16;
     if ((rc = fs_meta_get_u64(t, db->meta, "vector.f16", &f16)))
         return fs_db_lmdb_fail(db, err, rc, "reading meta");
@@ -194,6 +197,12 @@ static int open_dbis(fs_db *db, MDB_txn *t, fs_error *err)
 
 int fs_db_open(const char *dir, const fs_db_options *opts, fs_db **out, fs_error *err)
 {
+    return fs_db_open_shards(dir, opts, 1, 0, out, err);
+}
+
+int fs_db_open_shards(const char *dir, const fs_db_options *opts, int stride, int offset,
+                      fs_db **out, fs_error *err)
+{
     *out = NULL;
     int flags = opts->flags;
     const fs_db_model *model = opts->model;
@@ -214,6 +223,19 @@ int fs_db_open(const char *dir, const fs_db_options *opts, fs_db **out, fs_error
     struct stat st;
     int exists = stat(db->path, &st) == 0;
     int rc = FS_OK;
+    char manifest[4200];
+    snprintf(manifest, sizeof manifest, "%s/%s", dir, FS_SHARD_MANIFEST);
+    if (!exists && stat(manifest, &st) == 0) {
+        snprintf(db->path, sizeof db->path, "%s", dir);
+        if ((rc = fs_shards_open(dir, opts, stride, offset, db, err)) != FS_OK)
+            goto fail;
+        *out = db;
+        return FS_OK;
+    }
+    if (offset != 0) {
+        rc = fs_fail(err, FS_ENOTFOUND, "%s: a plain database has no shard %d", dir, offset);
+        goto fail;
+    }
     if (!exists && !(flags & FS_DB_CREATE)) {
         rc = fs_fail(err, FS_ENOTFOUND, "%s: no facesearch database here (run facesearch ingest first)",
                      dir);
@@ -256,7 +278,7 @@ int fs_db_open(const char *dir, const fs_db_options *opts, fs_db **out, fs_error
     }
     rc = open_dbis(db, t, err);
     if (rc == FS_OK)
-        rc = check_meta(db, t, model, err);
+        rc = check_meta(db, t, model, opts->id_base, err);
     /* Committing (even a read-only txn) keeps the table handles open. */
     if (rc == FS_OK) {
         mrc = mdb_txn_commit(t);
@@ -278,6 +300,7 @@ void fs_db_close(fs_db *db)
 {
     if (!db)
         return;
+    fs_shards_close(db);
     if (db->env)
         mdb_env_close(db->env);
     if (db->lock_fd >= 0)
@@ -301,6 +324,8 @@ size_t fs_db_path_key(const char *path, uint8_t key[FS_DB_MAX_KEY])
 
 int fs_db_set_meta_i64(fs_db *db, const char *key, int64_t value, fs_error *err)
 {
+    if (db->parts)
+        return fs_shards_set_meta_i64(db, key, value, err);
     MDB_txn *t;
     pthread_rwlock_rdlock(&db->resize_lock);
     int rc = mdb_txn_begin(db->env, NULL, 0, &t);

@@ -18,6 +18,10 @@ struct fs_db {
     /* Growing the map needs no transaction of this process active; the
      * lock lets snapshots and commits in different threads coordinate. */
     pthread_rwlock_t resize_lock;
+    char model_id[256];   /* meta model.id */
+    /* A sharded database: its shards (env unused), else NULL. */
+    struct fs_db **parts;
+    int n_parts;
 };
 
 struct fs_db_snap {
@@ -26,6 +30,7 @@ struct fs_db_snap {
     /* Scratch for NUL-terminated strings handed out by get_image. */
     char *strbuf;
     size_t strcap;
+    struct fs_db_snap **parts; /* a sharded database's: one per shard */
 };
 
 /* Fixed part of an encoded image record (see docs/formats.md). */
@@ -72,5 +77,25 @@ int fs_meta_put_u64(MDB_txn *t, MDB_dbi meta, const char *key, uint64_t v);
 /* A string value ("" when absent; cut to cap - 1 bytes). */
 int fs_meta_get_str(MDB_txn *t, MDB_dbi meta, const char *key, char *out, size_t cap);
 int fs_meta_put_str(MDB_txn *t, MDB_dbi meta, const char *key, const char *s);
+
+/* Sharded databases (shards.c): fs_db_open and the public functions hand a
+ * database with parts to these. */
+int fs_shards_open(const char *dir, const fs_db_options *opts, int stride, int offset, fs_db *db,
+                   fs_error *err);
+void fs_shards_close(fs_db *db);
+int fs_shards_commit(fs_db *db, fs_db_item *items, int n_items, const uint64_t *remove,
+                     int n_remove, fs_error *err);
+int fs_shards_snap_begin(fs_db *db, fs_db_snap *s, fs_error *err);
+void fs_shards_snap_end(fs_db_snap *s);
+/* The shard snapshot holding id or path (NULL when no open shard does). */
+fs_db_snap *fs_shards_snap_of_id(fs_db_snap *s, uint64_t id);
+fs_db_snap *fs_shards_snap_of_path(fs_db_snap *s, const char *path);
+/* Walks the shards from the one holding from_id; walk_one is the table's
+ * plain walk for one shard. */
+int fs_shards_foreach(fs_db_snap *s, uint64_t from_id,
+                      int (*walk_one)(fs_db_snap *, uint64_t, void *, fs_error *), void *arg,
+                      fs_error *err);
+int fs_shards_stats(fs_db_snap *s, fs_db_stats *st, fs_error *err);
+int fs_shards_set_meta_i64(fs_db *db, const char *key, int64_t value, fs_error *err);
 
 #endif

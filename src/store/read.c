@@ -14,6 +14,14 @@ int fs_db_snap_begin(fs_db *db, fs_db_snap **out, fs_error *err)
     if (!s)
         return fs_fail(err, FS_ENOMEM, "%s: out of memory", db->path);
     s->db = db;
+    if (db->parts) {
+        int rc = fs_shards_snap_begin(db, s, err);
+        if (rc != FS_OK)
+            fs_db_snap_end(s);
+        else
+            *out = s;
+        return rc;
+    }
     pthread_rwlock_rdlock(&db->resize_lock);
     int rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &s->txn);
     if (rc == MDB_MAP_RESIZED) {
@@ -39,6 +47,11 @@ void fs_db_snap_end(fs_db_snap *s)
 {
     if (!s)
         return;
+    if (s->db->parts) {
+        fs_shards_snap_end(s);
+        free(s);
+        return;
+    }
     mdb_txn_abort(s->txn);
     pthread_rwlock_unlock(&s->db->resize_lock);
     free(s->strbuf);
@@ -71,8 +84,19 @@ static int decode_image(fs_db_snap *s, const MDB_val *v, uint64_t id, fs_image_r
     return FS_OK;
 }
 
+/* A sharded database hands a look-up to the shard holding the id. */
+#define ROUTE_ID(s, id, what)                                                                 \
+    if ((s)->parts) {                                                                         \
+        fs_db_snap *part_ = fs_shards_snap_of_id((s), (id));                                  \
+        if (!part_)                                                                           \
+            return fs_fail(err, FS_ENOTFOUND, "%s: no %s with id %llu", (s)->db->path, what, \
+                           (unsigned long long)(id));                                         \
+        s = part_;                                                                            \
+    }
+
 int fs_db_get_image(fs_db_snap *s, uint64_t id, fs_image_rec *out, fs_error *err)
 {
+    ROUTE_ID(s, id, "photo")
     uint8_t kb[8];
     fs_key_u64(id, kb);
     MDB_val k = {8, kb}, v;
@@ -87,6 +111,8 @@ int fs_db_get_image(fs_db_snap *s, uint64_t id, fs_image_rec *out, fs_error *err
 
 int fs_db_find_path(fs_db_snap *s, const char *path, fs_image_rec *out, fs_error *err)
 {
+    if (s->parts && !(s = fs_shards_snap_of_path(s, path)))
+        return fs_fail(err, FS_ENOTFOUND, "%s: not in the shards open here", path);
     uint8_t pk[FS_DB_MAX_KEY];
     MDB_val k = {fs_db_path_key(path, pk), pk}, v;
     int rc = mdb_get(s->txn, s->db->paths, &k, &v);
@@ -105,6 +131,7 @@ int fs_db_find_path(fs_db_snap *s, const char *path, fs_image_rec *out, fs_error
 
 int fs_db_get_face(fs_db_snap *s, uint64_t id, fs_face_rec *out, fs_error *err)
 {
+    ROUTE_ID(s, id, "face")
     uint8_t kb[8];
     fs_key_u64(id, kb);
     MDB_val k = {8, kb}, v;
@@ -123,6 +150,7 @@ int fs_db_get_face(fs_db_snap *s, uint64_t id, fs_face_rec *out, fs_error *err)
 
 int fs_db_get_vector(fs_db_snap *s, uint64_t id, float *vec, fs_error *err)
 {
+    ROUTE_ID(s, id, "face")
     uint8_t kb[8];
     fs_key_u64(id, kb);
     MDB_val k = {8, kb}, v;
@@ -225,18 +253,42 @@ static int visit_vector(fs_db_snap *s, uint64_t id, const MDB_val *v, const void
     return vv->cb(vv->ctx, id, (const float *)(void *)s->strbuf);
 }
 
+/* One shard's (or a plain database's) walk of each table, in the form
+ * fs_shards_foreach calls for each shard in turn. */
+static int walk_images(fs_db_snap *s, uint64_t from, void *arg, fs_error *err)
+{
+    return walk(s, s->db->images, from, visit_image, arg, err);
+}
+
+static int walk_faces(fs_db_snap *s, uint64_t from, void *arg, fs_error *err)
+{
+    return walk(s, s->db->faces, from, visit_face, arg, err);
+}
+
+static int walk_vectors(fs_db_snap *s, uint64_t from, void *arg, fs_error *err)
+{
+    return walk(s, s->db->vectors, from, visit_vector, arg, err);
+}
+
+static int walk_all(fs_db_snap *s, uint64_t from,
+                    int (*one)(fs_db_snap *, uint64_t, void *, fs_error *), void *arg,
+                    fs_error *err)
+{
+    return s->parts ? fs_shards_foreach(s, from, one, arg, err) : one(s, from, arg, err);
+}
+
 int fs_db_foreach_image(fs_db_snap *s, uint64_t from_id,
                         int (*cb)(void *ctx, const fs_image_rec *img), void *ctx, fs_error *err)
 {
     image_visit iv = {cb, ctx};
-    return walk(s, s->db->images, from_id, visit_image, &iv, err);
+    return walk_all(s, from_id, walk_images, &iv, err);
 }
 
 int fs_db_foreach_face(fs_db_snap *s, uint64_t from_id,
                        int (*cb)(void *ctx, const fs_face_rec *face), void *ctx, fs_error *err)
 {
     face_visit fv = {cb, ctx};
-    return walk(s, s->db->faces, from_id, visit_face, &fv, err);
+    return walk_all(s, from_id, walk_faces, &fv, err);
 }
 
 int fs_db_foreach_vector(fs_db_snap *s, uint64_t from_id,
@@ -244,7 +296,7 @@ int fs_db_foreach_vector(fs_db_snap *s, uint64_t from_id,
                          fs_error *err)
 {
     vector_visit vv = {cb, ctx};
-    return walk(s, s->db->vectors, from_id, visit_vector, &vv, err);
+    return walk_all(s, from_id, walk_vectors, &vv, err);
 }
 
 static int meta_str(fs_db_snap *s, const char *key, char *out, size_t cap)
@@ -262,6 +314,8 @@ static int meta_str(fs_db_snap *s, const char *key, char *out, size_t cap)
 
 int fs_db_stats_get(fs_db_snap *s, fs_db_stats *st, fs_error *err)
 {
+    if (s->parts)
+        return fs_shards_stats(s, st, err);
     memset(st, 0, sizeof *st);
     MDB_txn *t = s->txn;
     MDB_dbi m = s->db->meta;

@@ -34,6 +34,9 @@ static int begin_txn(fs_db *db, MDB_txn *t, void *ctx)
 int fs_db_reembed_begin(fs_db *db, const fs_db_model *target, uint64_t *next_image,
                         fs_error *err)
 {
+    if (db->parts)
+        return fs_fail(err, FS_EUSAGE, "%s: a sharded database is re-embedded shard by shard "
+                       "(facesearch reembed --db DIR/shard-NNNN, for each shard)", db->path);
     if (!target || !target->id || !target->id[0] || strlen(target->id) > 255 || target->dim <= 0)
         return fs_fail(err, FS_EUSAGE, "%s: reembed needs a target model", db->path);
     begin_ctx c = {target, 1};

@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 
     fs_error e = {0};
     fs_db *db;
-    fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
     if (fs_db_open(dir, &ro, &db, &e) != FS_OK) {
         fprintf(stderr, "bench_index: %s\n", e.msg);
         return 2;

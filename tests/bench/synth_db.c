@@ -53,7 +53,7 @@ int main(int argc, char **argv)
         fs_db *mdb;
         fs_db_snap *snap;
         fs_db_stats mst;
-        fs_db_options ro = {FS_DB_READONLY, NULL, 0};
+        fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
         if (fs_db_open(model_db, &ro, &mdb, &e) != FS_OK) {
             fprintf(stderr, "synth_db: %s\n", e.msg);
             return 2;
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     snprintf(model_id, sizeof model_id, "%.*s/synthetic/cosine",
              (int)strcspn(fit_id, "@/"), fit_id);
     fs_db_model model = {model_id, "", m.dim};
-    fs_db_options o = {FS_DB_CREATE, &model, 0};
+    fs_db_options o = {FS_DB_CREATE, &model, 0, 0};
     fs_db *db;
     if (fs_db_open(out, &o, &db, &e) != FS_OK) {
         fprintf(stderr, "synth_db: %s\n", e.msg);

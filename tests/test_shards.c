@@ -1,0 +1,329 @@
+/*
+ * Sharded databases: the path hash, routing of writes and look-ups, summed
+ * statistics, iteration in id order, each shard a database of its own, the
+ * bad cases (missing shard, mixed models, plain vs sharded), and the real
+ * pipeline giving a sharded database the same faces, matches and groups as
+ * a plain one.
+ */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "facesearch/store.h"
+#include "harness.h"
+
+#define DIM 4
+
+static const fs_db_model model = {"shard-test/v1", "", DIM};
+
+static const char *dir_of(const char *name)
+{
+    static char dirs[8][512];
+    static int next;
+    char *d = dirs[next++ % 8];
+    snprintf(d, 512, "%s/%s", fs_test_tmpdir(), name);
+    return d;
+}
+
+TEST(shards_path_hash_is_stable_and_even)
+{
+    /* sha256("/photos/a.jpg") starts 3a9ecb83c83c4d14 (sha256sum) */
+    CHECK_INT(fs_shard_of_path("/photos/a.jpg", 64), 0x3a9ecb83c83c4d14ULL % 64);
+    CHECK_INT(fs_shard_of_path("/photos/a.jpg", 7), 0x3a9ecb83c83c4d14ULL % 7);
+    CHECK_INT(fs_shard_of_path("/archive/2019/IMG_0001.JPG", 64), 0xeb7529815b2ac8a8ULL % 64);
+    CHECK_INT(fs_shard_of_path("/photos/a.jpg", 1), 0);
+    int count[16] = {0};
+    for (int i = 0; i < 16000; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "/archive/%d/IMG_%04d.jpg", i / 100, i % 100);
+        count[fs_shard_of_path(p, 16)]++;
+    }
+    for (int s = 0; s < 16; s++)
+        CHECK_MSG(count[s] > 850 && count[s] < 1150, "shard %d got %d of 16000", s, count[s]);
+}
+
+static int next_id(void *ctx, uint64_t id, const float *v)
+{
+    uint64_t *last = ctx;
+    if (last[1] && id <= last[0])
+        return 1; /* out of order */
+    last[0] = id;
+    last[1]++;
+    (void)v;
+    return 0;
+}
+
+TEST(shards_route_writes_and_reads)
+{
+    const char *dir = dir_of("sharded");
+    fs_error e = {0};
+    REQUIRE(fs_db_create_sharded(dir, 4, &model, &e) == FS_OK);
+    /* a second create with the same count is a no-op, another count is refused */
+    CHECK_INT(fs_db_create_sharded(dir, 4, &model, &e), FS_OK);
+    CHECK_INT(fs_db_create_sharded(dir, 5, &model, &e), FS_EUSAGE);
+    CHECK(strstr(e.msg, "4 shards") != NULL);
+
+    fs_db *db;
+    fs_db_options o = {FS_DB_CREATE, &model, 0, 0};
+    REQUIRE(fs_db_open(dir, &o, &db, &e) == FS_OK);
+    CHECK_INT(fs_db_shard_count(db), 4);
+    enum { N = 24 };
+    char paths[N][64];
+    fs_db_item items[N];
+    fs_face_rec faces[N][2];
+    float vecs[N][2 * DIM];
+    memset(items, 0, sizeof items);
+    memset(faces, 0, sizeof faces);
+    int total = 0, per_shard[4] = {0};
+    for (int i = 0; i < N; i++) {
+        snprintf(paths[i], sizeof paths[i], "/photos/p%02d.jpg", i);
+        items[i].img.path = paths[i];
+        items[i].img.error = "";
+        items[i].img.n_faces = (uint32_t)(i % 3 == 0 ? 2 : 1);
+        for (int f = 0; f < 2; f++) {
+            faces[i][f].box[0] = (float)i;
+            faces[i][f].box[1] = (float)f;
+            for (int d = 0; d < DIM; d++)
+                vecs[i][f * DIM + d] = d == (i + f) % DIM ? 1.0f : 0.0f;
+        }
+        items[i].faces = faces[i];
+        items[i].vectors = vecs[i];
+        total += (int)items[i].img.n_faces;
+        per_shard[fs_shard_of_path(paths[i], 4)] += (int)items[i].img.n_faces;
+    }
+    REQUIRE(fs_db_commit(db, items, N, NULL, 0, &e) == FS_OK);
+    for (int i = 0; i < N; i++) {
+        uint32_t s = fs_shard_of_path(paths[i], 4);
+        CHECK_INT(fs_shard_of_id(items[i].img.id), s);
+        CHECK_INT(fs_shard_of_id(items[i].img.first_face), s);
+    }
+    fs_db_snap *snap;
+    REQUIRE(fs_db_snap_begin(db, &snap, &e) == FS_OK);
+    fs_db_stats st;
+    REQUIRE(fs_db_stats_get(snap, &st, &e) == FS_OK);
+    CHECK_INT(st.shards, 4);
+    CHECK_INT(st.images, N);
+    CHECK_INT(st.faces, total);
+    CHECK_INT(st.next_face_id, total);
+    CHECK_INT(st.dim, DIM);
+    CHECK(strcmp(st.model_id, model.id) == 0);
+    for (int i = 0; i < N; i++) {
+        fs_image_rec r;
+        fs_face_rec f;
+        float v[DIM];
+        CHECK_INT(fs_db_find_path(snap, paths[i], &r, &e), FS_OK);
+        CHECK_INT(r.id, items[i].img.id);
+        CHECK_INT(fs_db_get_image(snap, items[i].img.id, &r, &e), FS_OK);
+        CHECK(strcmp(r.path, paths[i]) == 0);
+        uint64_t last = items[i].img.first_face + r.n_faces - 1;
+        CHECK_INT(fs_db_get_face(snap, last, &f, &e), FS_OK);
+        CHECK_INT((int)f.box[0], i);
+        CHECK_INT(fs_db_get_vector(snap, last, v, &e), FS_OK);
+        CHECK(v[(i + (int)r.n_faces - 1) % DIM] == 1.0f);
+    }
+    CHECK_INT(fs_db_get_face(snap, (uint64_t)9 << FS_SHARD_SHIFT, NULL, &e), FS_ENOTFOUND);
+    /* iteration: every face once, ids ascending across the shards */
+    uint64_t it[2] = {0, 0};
+    CHECK_INT(fs_db_foreach_vector(snap, 0, next_id, it, &e), FS_OK);
+    CHECK_INT(it[1], total);
+    /* from an id inside shard 2: shards 2 and 3 only */
+    it[0] = it[1] = 0;
+    CHECK_INT(fs_db_foreach_vector(snap, (uint64_t)2 << FS_SHARD_SHIFT, next_id, it, &e), FS_OK);
+    CHECK_INT(it[1], per_shard[2] + per_shard[3]);
+    fs_db_snap_end(snap);
+
+    /* removal goes to the shard of the id; a re-embed is per shard */
+    uint64_t gone = items[3].img.id;
+    CHECK_INT(fs_db_commit(db, NULL, 0, &gone, 1, &e), FS_OK);
+    st = (fs_db_stats){0};
+    REQUIRE(fs_db_snap_begin(db, &snap, &e) == FS_OK);
+    fs_db_stats_get(snap, &st, &e);
+    fs_db_snap_end(snap);
+    CHECK_INT(st.faces, total - (int)items[3].img.n_faces);
+    CHECK_INT(fs_db_reembed_begin(db, &model, NULL, &e), FS_EUSAGE);
+    CHECK(strstr(e.msg, "shard by shard") != NULL);
+    fs_db_close(db);
+
+    /* one process of two: shards 1 and 3 only; a photo of shard 0 or 2 is
+     * not its to write, and two such processes write side by side */
+    fs_db *half, *other;
+    REQUIRE(fs_db_open_shards(dir, &o, 2, 1, &half, &e) == FS_OK);
+    CHECK_INT(fs_db_open_shards(dir, &o, 2, 0, &other, &e), FS_OK);
+    fs_db_close(other);
+    REQUIRE(fs_db_snap_begin(half, &snap, &e) == FS_OK);
+    fs_db_stats_get(snap, &st, &e);
+    fs_image_rec r;
+    int i0 = 0;
+    while (fs_shard_of_path(paths[i0], 4) % 2 != 0)
+        i0++;
+    CHECK_INT(fs_db_find_path(snap, paths[i0], &r, &e), FS_ENOTFOUND);
+    fs_db_snap_end(snap);
+    CHECK_INT(st.faces, per_shard[1] + per_shard[3] -
+                            (fs_shard_of_path(paths[3], 4) % 2 ? (int)items[3].img.n_faces : 0));
+    fs_db_item again = items[i0];
+    CHECK_INT(fs_db_commit(half, &again, 1, NULL, 0, &e), FS_EUSAGE);
+    CHECK(strstr(e.msg, "not opened") != NULL);
+    fs_db_close(half);
+    CHECK_INT(fs_db_open_shards(dir, &o, 2, 2, &half, &e), FS_EUSAGE);
+
+    /* each shard is a database of its own */
+    for (int s = 0; s < 4; s++) {
+        char sd[600];
+        snprintf(sd, sizeof sd, "%s/shard-%04d", dir, s);
+        fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
+        REQUIRE(fs_db_open(sd, &ro, &db, &e) == FS_OK);
+        REQUIRE(fs_db_snap_begin(db, &snap, &e) == FS_OK);
+        fs_db_stats_get(snap, &st, &e);
+        fs_db_snap_end(snap);
+        fs_db_close(db);
+        CHECK_INT(st.shards, 0);
+        CHECK_INT(st.faces, per_shard[s] - (s == (int)fs_shard_of_path(paths[3], 4) ? 2 : 0));
+    }
+}
+
+TEST(shards_bad_cases_are_refused_by_name)
+{
+    fs_error e = {0};
+    fs_db *db = NULL;
+    fs_db_options o = {FS_DB_CREATE, &model, 0, 0};
+    /* a plain database cannot become sharded */
+    const char *plain = dir_of("plain");
+    REQUIRE(fs_db_open(plain, &o, &db, &e) == FS_OK);
+    fs_db_close(db);
+    CHECK_INT(fs_db_create_sharded(plain, 2, &model, &e), FS_EUSAGE);
+    CHECK(strstr(e.msg, "plain") != NULL);
+    CHECK_INT(fs_db_create_sharded(dir_of("zero"), 0, &model, &e), FS_EUSAGE);
+
+    /* a missing shard folder is named */
+    const char *dir = dir_of("missing");
+    REQUIRE(fs_db_create_sharded(dir, 3, &model, &e) == FS_OK);
+    char sd[600], moved[600];
+    snprintf(sd, sizeof sd, "%s/shard-0001", dir);
+    snprintf(moved, sizeof moved, "%s/elsewhere", dir);
+    REQUIRE(rename(sd, moved) == 0);
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
+    CHECK_INT(fs_db_open(dir, &ro, &db, &e), FS_EDB);
+    CHECK_MSG(strstr(e.msg, "shard-0001") && strstr(e.msg, "missing"), "%s", e.msg);
+
+    /* shards of different models are refused, naming the odd one */
+    const fs_db_model other = {"other-model/v2", "", DIM};
+    fs_db_options oo = {FS_DB_CREATE, &other, 0, (uint64_t)1 << FS_SHARD_SHIFT};
+    REQUIRE(fs_db_open(sd, &oo, &db, &e) == FS_OK);
+    fs_db_close(db);
+    CHECK_INT(fs_db_open(dir, &ro, &db, &e), FS_EDB);
+    CHECK_MSG(strstr(e.msg, "different models") && strstr(e.msg, "shard-0001"), "%s", e.msg);
+
+    /* a writer of another model is refused by every shard */
+    const char *dir2 = dir_of("model");
+    REQUIRE(fs_db_create_sharded(dir2, 2, &model, &e) == FS_OK);
+    fs_db_options wo = {FS_DB_CREATE, &other, 0, 0};
+    CHECK_INT(fs_db_open(dir2, &wo, &db, &e), FS_EDB);
+    CHECK(strstr(e.msg, "shard-0000") != NULL);
+}
+
+/* ---- the real pipeline ------------------------------------------------- */
+
+static char out[1 << 16];
+
+static int fsr(const char *fmt, const char *a, const char *b)
+{
+    char args[2048], cmd[4096];
+    snprintf(args, sizeof args, fmt, a, b);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", fs_test_bin(), args);
+    return fs_test_sh(cmd, out, sizeof out);
+}
+
+typedef struct cmp_ctx {
+    fs_db_snap *self, *other;
+    int faces, differ;
+} cmp_ctx;
+
+/* Every photo of one database against the same path in the other: faces,
+ * boxes and descriptors bit for bit. */
+static int same_photo(void *ctx, const fs_image_rec *img)
+{
+    cmp_ctx *c = ctx;
+    fs_image_rec r;
+    fs_error e = {0};
+    const uint64_t first = img->first_face;
+    const uint32_t n = img->n_faces;
+    if (fs_db_find_path(c->other, img->path, &r, &e) != FS_OK || r.n_faces != n) {
+        c->differ++;
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        fs_face_rec a, b;
+        float va[512], vb[512];
+        if (fs_db_get_face(c->self, first + i, &a, &e) != FS_OK ||
+            fs_db_get_face(c->other, r.first_face + i, &b, &e) != FS_OK ||
+            fs_db_get_vector(c->self, first + i, va, &e) != FS_OK ||
+            fs_db_get_vector(c->other, r.first_face + i, vb, &e) != FS_OK ||
+            memcmp(a.box, b.box, sizeof a.box) != 0 ||
+            memcmp(a.landmarks, b.landmarks, sizeof a.landmarks) != 0 ||
+            memcmp(va, vb, sizeof va) != 0)
+            c->differ++;
+        c->faces++;
+    }
+    return 0;
+}
+
+TEST(shards_pipeline_gives_the_same_answers_as_plain)
+{
+    char plain[512], sharded[512], models[512], sample[600];
+    snprintf(plain, sizeof plain, "%s/cli-plain", fs_test_tmpdir());
+    snprintf(sharded, sizeof sharded, "%s/cli-sharded", fs_test_tmpdir());
+    snprintf(models, sizeof models, "%s/demo", fs_test_models_dir());
+    snprintf(sample, sizeof sample, "%s/sample1.jpg", models);
+    CHECK_INT(fsr("init --db %s --shards 3%s", sharded, ""), 0);
+    CHECK(strstr(out, "3 shards") != NULL);
+    REQUIRE(fsr("ingest --db %s --quiet %s", sharded, models) == 0);
+    REQUIRE(fsr("ingest --db %s --quiet %s", plain, models) == 0);
+    /* an incremental re-run finds every photo in its shard */
+    CHECK_INT(fsr("ingest --db %s --json %s", sharded, models), 0);
+    CHECK_MSG(strstr(out, "\"unchanged\":6") != NULL, "%s", out);
+    CHECK_INT(fsr("stats --db %s --json --shards%s", sharded, ""), 0);
+    CHECK(strstr(out, "\"images\":6,") && strstr(out, "\"faces\":22,"));
+    CHECK(strstr(out, "\"shards\":3") && strstr(out, "\"shard\":2,"));
+
+    fs_db *a, *b;
+    fs_db_snap *sa, *sb;
+    fs_error e = {0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
+    REQUIRE(fs_db_open(plain, &ro, &a, &e) == FS_OK);
+    REQUIRE(fs_db_open(sharded, &ro, &b, &e) == FS_OK);
+    REQUIRE(fs_db_snap_begin(a, &sa, &e) == FS_OK && fs_db_snap_begin(b, &sb, &e) == FS_OK);
+    cmp_ctx c = {sa, sb, 0, 0};
+    CHECK_INT(fs_db_foreach_image(sa, 0, same_photo, &c, &e), FS_OK);
+    CHECK_INT(c.faces, 22);
+    CHECK_INT(c.differ, 0);
+    fs_db_snap_end(sa);
+    fs_db_snap_end(sb);
+    fs_db_close(a);
+    fs_db_close(b);
+
+    /* exact index: the same matches and similarities (face ids differ) */
+    char want[sizeof out];
+    const char *q = "query --db %s --tsv -k 6 %s | cut -f1-5,7-";
+    REQUIRE(fsr("build --db %s%s", plain, "") == 0 && fsr("build --db %s%s", sharded, "") == 0);
+    CHECK_INT(fsr(q, plain, sample), 0);
+    snprintf(want, sizeof want, "%s", out);
+    CHECK_INT(fsr(q, sharded, sample), 0);
+    CHECK_MSG(strcmp(want, out) == 0, "plain:\n%s\nsharded:\n%s", want, out);
+    CHECK(strlen(out) > 200);
+    /* dedup: the same groups (size, photo, box of every member) */
+    const char *d = "dedup --db %s --tsv --min-faces 1 --threshold 0.5%s | cut -f2,5- | sort";
+    CHECK_INT(fsr(d, plain, ""), 0);
+    snprintf(want, sizeof want, "%s", out);
+    CHECK_INT(fsr(d, sharded, ""), 0);
+    CHECK_MSG(strcmp(want, out) == 0, "plain:\n%s\nsharded:\n%s", want, out);
+    /* a face id with its shard bits works wherever ids are accepted */
+    char fid[64];
+    snprintf(fid, sizeof fid, "%llu", ((unsigned long long)2 << FS_SHARD_SHIFT));
+    CHECK_INT(fsr("query --db %s --tsv -k 1 --face-id %s", sharded, fid), 0);
+    CHECK_MSG(strstr(out, fid) != NULL, "%s", out);
+    /* and a shard is a database of its own */
+    char shard[600];
+    snprintf(shard, sizeof shard, "%s/shard-0002", sharded);
+    CHECK_INT(fsr("stats --db %s --json%s", shard, ""), 0);
+    CHECK(strstr(out, "\"shards\":0") != NULL);
+}
