@@ -45,10 +45,17 @@ BENCH_HELP  := $(filter-out $(BENCH_MAINS),$(wildcard tests/bench/*.c))
 OBJ_DIR  ?= $(BUILD)/obj
 LIB      := $(OBJ_DIR)/libfacesearch.a
 BIN      ?= $(BUILD)/facesearch
+MPI_BIN  ?= $(BUILD)/facesearch-mpi
 TEST_BIN ?= $(BUILD)/run-tests
 
 LIB_OBJ  := $(addprefix $(OBJ_DIR)/,$(addsuffix .o,$(basename $(LIB_SRC)))) $(OBJ_DIR)/gen/onnx.pb-c.o
 BIN_OBJ  := $(BIN_SRC:%.c=$(OBJ_DIR)/%.o)
+# facesearch-mpi: the same commands (all of tools/ but facesearch.c's main)
+# plus tools/mpi/, against Debian's Open MPI; plain facesearch links no MPI.
+MPI_SRC  := $(sort $(wildcard tools/mpi/*.c))
+MPI_OBJ  := $(MPI_SRC:%.c=$(OBJ_DIR)/%.o) $(filter-out $(OBJ_DIR)/tools/facesearch.o,$(BIN_OBJ))
+MPI_CFLAGS = $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   = $(shell pkg-config --libs ompi-c 2>/dev/null || echo -lmpi)
 TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 
 # Keep the bench programs' objects (pattern-chain intermediates).  Not
@@ -57,7 +64,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 .PRECIOUS: $(OBJ_DIR)/%.o
 .PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps check-test-deps
 
-all: check-deps $(BIN)
+all: check-deps $(BIN) $(MPI_BIN)
 
 $(DEPS_DIR)/deps.mk:
 	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh
@@ -107,6 +114,11 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(BIN_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(BIN_OBJ) $(LIB) $(LDLIBS)
 
+$(OBJ_DIR)/tools/mpi/%.o: ALL_CFLAGS += $(MPI_CFLAGS)
+
+$(MPI_BIN): $(MPI_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(MPI_OBJ) $(LIB) $(LDLIBS) $(MPI_LIBS)
+
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
 
@@ -141,16 +153,16 @@ eval: all models
 demo: all models
 	@BIN=$(BIN) MODELS=$(MODELS) tools/demo.sh
 
-test: check-test-deps models $(BIN) $(TEST_BIN)
+test: check-test-deps models $(BIN) $(MPI_BIN) $(TEST_BIN)
 	FS_TEST_BIN=$(BIN) FS_TEST_MODELS=$(MODELS) FS_TEST_NEED_CHROMIUM=1 $(TEST_BIN) $(T)
 
 # Same suite, separate object tree, sanitizers on.  OpenBLAS is not
 # instrumented; ASan still checks every access our code makes.
 test-asan: check-test-deps models
 	@$(MAKE) --no-print-directory OBJ_DIR=$(BUILD)/asan BIN=$(BUILD)/asan/facesearch \
-	  TEST_BIN=$(BUILD)/asan/run-tests \
+	  TEST_BIN=$(BUILD)/asan/run-tests MPI_BIN=$(BUILD)/asan/facesearch-mpi \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
-	  CFLAGS="-O1 -g" $(BUILD)/asan/facesearch $(BUILD)/asan/run-tests
+	  CFLAGS="-O1 -g" $(BUILD)/asan/facesearch $(BUILD)/asan/facesearch-mpi $(BUILD)/asan/run-tests
 	FS_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp \
 	  FS_TEST_BIN=$(BUILD)/asan/facesearch FS_TEST_MODELS=$(MODELS) FS_TEST_NEED_CHROMIUM=1 $(BUILD)/asan/run-tests $(T)
@@ -161,6 +173,7 @@ $(OBJ_DIR)/tools/cli.o: ALL_CFLAGS += -DFS_DATADIR='"$(PREFIX)/share/facesearch"
 install: all models
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/facesearch/models
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/facesearch
+	install -m 0755 $(MPI_BIN) $(DESTDIR)$(PREFIX)/bin/facesearch-mpi
 	install -m 0644 configs/default.conf $(DESTDIR)$(PREFIX)/share/facesearch/default.conf
 	cp -rL $(MODELS)/. $(DESTDIR)$(PREFIX)/share/facesearch/models/
 

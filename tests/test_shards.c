@@ -267,6 +267,32 @@ static int same_photo(void *ctx, const fs_image_rec *img)
     return 0;
 }
 
+/* Photos of database a missing or different in b (faces, boxes, landmarks,
+ * descriptors bit for bit); *faces counts a's faces.  -1 if either cannot
+ * be opened. */
+static int compare_dbs(const char *a_dir, const char *b_dir, int *faces)
+{
+    fs_db *a = NULL, *b = NULL;
+    fs_db_snap *sa = NULL, *sb = NULL;
+    fs_error e = {0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
+    cmp_ctx c = {NULL, NULL, 0, -1};
+    if (fs_db_open(a_dir, &ro, &a, &e) == FS_OK && fs_db_open(b_dir, &ro, &b, &e) == FS_OK &&
+        fs_db_snap_begin(a, &sa, &e) == FS_OK && fs_db_snap_begin(b, &sb, &e) == FS_OK) {
+        c = (cmp_ctx){sa, sb, 0, 0};
+        if (fs_db_foreach_image(sa, 0, same_photo, &c, &e) != FS_OK)
+            c.differ = -1;
+    }
+    if (c.differ < 0)
+        printf("    %s\n", e.msg);
+    fs_db_snap_end(sa);
+    fs_db_snap_end(sb);
+    fs_db_close(a);
+    fs_db_close(b);
+    *faces = c.faces;
+    return c.differ;
+}
+
 TEST(shards_pipeline_gives_the_same_answers_as_plain)
 {
     char plain[512], sharded[512], models[512], sample[600];
@@ -285,21 +311,9 @@ TEST(shards_pipeline_gives_the_same_answers_as_plain)
     CHECK(strstr(out, "\"images\":6,") && strstr(out, "\"faces\":22,"));
     CHECK(strstr(out, "\"shards\":3") && strstr(out, "\"shard\":2,"));
 
-    fs_db *a, *b;
-    fs_db_snap *sa, *sb;
-    fs_error e = {0};
-    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
-    REQUIRE(fs_db_open(plain, &ro, &a, &e) == FS_OK);
-    REQUIRE(fs_db_open(sharded, &ro, &b, &e) == FS_OK);
-    REQUIRE(fs_db_snap_begin(a, &sa, &e) == FS_OK && fs_db_snap_begin(b, &sb, &e) == FS_OK);
-    cmp_ctx c = {sa, sb, 0, 0};
-    CHECK_INT(fs_db_foreach_image(sa, 0, same_photo, &c, &e), FS_OK);
-    CHECK_INT(c.faces, 22);
-    CHECK_INT(c.differ, 0);
-    fs_db_snap_end(sa);
-    fs_db_snap_end(sb);
-    fs_db_close(a);
-    fs_db_close(b);
+    int faces = 0;
+    CHECK_INT(compare_dbs(plain, sharded, &faces), 0);
+    CHECK_INT(faces, 22);
 
     /* exact index: the same matches and similarities (face ids differ) */
     char want[sizeof out];
@@ -326,4 +340,145 @@ TEST(shards_pipeline_gives_the_same_answers_as_plain)
     snprintf(shard, sizeof shard, "%s/shard-0002", sharded);
     CHECK_INT(fsr("stats --db %s --json%s", shard, ""), 0);
     CHECK(strstr(out, "\"shards\":0") != NULL);
+}
+
+/* ---- facesearch-mpi ----------------------------------------------------- */
+
+static char mpirun[256];
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* "mpirun ... -n N" for this host (as root, more ranks than cores), or NULL
+ * when MPI cannot start here. */
+static const char *mpi_launcher(void)
+{
+    static int ok = -1;
+    if (ok < 0) {
+        snprintf(mpirun, sizeof mpirun, "mpirun --oversubscribe --bind-to none%s",
+                 geteuid() == 0 ? " --allow-run-as-root" : "");
+        char cmd[512], o[256];
+        snprintf(cmd, sizeof cmd, "%s -n 2 true 2>&1", mpirun);
+        ok = fs_test_sh(cmd, o, sizeof o) == 0;
+    }
+    return ok ? mpirun : NULL;
+}
+
+/* Under the sanitizers, Open MPI's own one-time allocations (in plugins it
+ * unloads, so no suppression can name them) would fail every run: leak
+ * checking stays on for facesearch, off for facesearch-mpi; address and UB
+ * checks stay on for both. */
+static const char *mpi_env(void)
+{
+    return getenv("FS_TEST_SANITIZED") ? "ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 " : "";
+}
+
+static int mpi(int n, const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s%s -n %d %s-mpi %s 2>&1", mpi_env(), mpirun, n, fs_test_bin(),
+             args);
+    return fs_test_sh(cmd, out, sizeof out);
+}
+
+/* Copies of the six samples (22 faces), one folder per copy: ten, or two
+ * under the sanitizers (ten times slower). */
+static int copies(void)
+{
+    return getenv("FS_TEST_SANITIZED") ? 2 : 10;
+}
+
+static const char *photo_tree(void)
+{
+    static char root[512];
+    if (root[0])
+        return root;
+    snprintf(root, sizeof root, "%s/mpi-photos", fs_test_tmpdir());
+    char cmd[2048], o[64];
+    snprintf(cmd, sizeof cmd,
+             "for i in $(seq 0 %d); do mkdir -p %s/$i && cp %s/demo/sample*.jpg %s/$i/ "
+             "|| exit 1; done",
+             copies() - 1, root, fs_test_models_dir(), root);
+    return fs_test_sh(cmd, o, sizeof o) == 0 ? root : NULL;
+}
+
+TEST(mpi_ingest_equals_one_process_and_survives_a_killed_rank)
+{
+    if (!mpi_launcher())
+        SKIP("mpirun cannot start processes here");
+    const char *photos = photo_tree();
+    REQUIRE(photos);
+    char one[512], job[512], args[2048];
+    snprintf(one, sizeof one, "%s/mpi-one", fs_test_tmpdir());
+    snprintf(job, sizeof job, "%s/mpi-job", fs_test_tmpdir());
+    REQUIRE(fsr("init --db %s --shards 4%s", one, "") == 0);
+    REQUIRE(fsr("init --db %s --shards 4%s", job, "") == 0);
+    REQUIRE(fsr("ingest --db %s --quiet --threads 2 %s", one, photos) == 0);
+
+    /* Three ranks; one is killed mid-run, which ends the job (MPI's
+     * default); the rerun finishes it. */
+    char cmd[4096], o[256];
+    snprintf(cmd, sizeof cmd,
+             "%s%s -n 3 %s-mpi ingest --db %s --threads 1 --quiet %s >/dev/null 2>&1 & m=$!; "
+             "sleep 2; kill -9 $(pgrep -P $m | tail -n 1); wait $m; echo $?",
+             mpi_env(), mpirun, fs_test_bin(), job, photos);
+    fs_test_sh(cmd, o, sizeof o);
+    CHECK_MSG(atoi(o) != 0, "the job survived its killed rank (exit %s)", o);
+    snprintf(args, sizeof args, "ingest --db %s --threads 1 --json %s", job, photos);
+    CHECK_INT(mpi(3, args), 0);
+    char want[64];
+    snprintf(want, sizeof want, "\"seen\":%d,", 6 * copies());
+    CHECK_MSG(strstr(out, "\"status\":\"complete\"") && strstr(out, want), "%s", out);
+    /* the kill left work to finish (else this test proves nothing) */
+    const char *pr = strstr(out, "\"processed\":");
+    CHECK_MSG(pr && atoi(pr + 12) > 0, "%s", out);
+    printf("    rerun after the kill processed %d photos\n", pr ? atoi(pr + 12) : -1);
+    /* one summary for the job, not one per rank */
+    CHECK_INT(count(out, "\"db\":"), 1);
+    int faces = 0;
+    CHECK_INT(compare_dbs(one, job, &faces), 0);
+    CHECK_INT(faces, 22 * copies());
+    CHECK_INT(fsr("stats --db %s --json%s", job, ""), 0);
+    snprintf(want, sizeof want, "\"faces\":%d,", 22 * copies());
+    CHECK_MSG(strstr(out, want), "%s", out);
+
+    /* another number of ranks over the same database: nothing to redo */
+    snprintf(args, sizeof args, "ingest --db %s --threads 1 --json %s", job, photos);
+    CHECK_INT(mpi(2, args), 0);
+    snprintf(want, sizeof want, "\"unchanged\":%d,", 6 * copies());
+    CHECK_MSG(strstr(out, want) && strstr(out, "\"processed\":0,"), "%s", out);
+    /* more ranks than shards: the extra ones idle */
+    CHECK_INT(mpi(5, args), 0);
+    CHECK_MSG(strstr(out, want), "%s", out);
+
+    /* a gone photo is pruned by the rank owning its shard */
+    snprintf(cmd, sizeof cmd, "rm %s/1/sample2.jpg", photos);
+    REQUIRE(fs_test_sh(cmd, o, sizeof o) == 0);
+    snprintf(args, sizeof args, "ingest --db %s --threads 1 --json --prune %s", job, photos);
+    CHECK_INT(mpi(3, args), 0);
+    CHECK_MSG(strstr(out, "\"pruned\":1,"), "%s", out);
+    snprintf(cmd, sizeof cmd, "cp %s/demo/sample2.jpg %s/1/", fs_test_models_dir(), photos);
+    CHECK_INT(fs_test_sh(cmd, o, sizeof o), 0);
+}
+
+TEST(mpi_refuses_a_plain_database_and_runs_other_commands_on_rank_0)
+{
+    if (!mpi_launcher())
+        SKIP("mpirun cannot start processes here");
+    char plain[512], args[2048];
+    snprintf(plain, sizeof plain, "%s/mpi-plain", fs_test_tmpdir());
+    REQUIRE(fsr("ingest --db %s --quiet %s/demo/sample1.jpg", plain, fs_test_models_dir()) == 0);
+    snprintf(args, sizeof args, "ingest --db %s --quiet %s/demo", plain, fs_test_models_dir());
+    CHECK_INT(mpi(2, args), 2);
+    CHECK_MSG(strstr(out, "facesearch init --db") != NULL, "%s", out);
+    snprintf(args, sizeof args, "stats --db %s --json", plain);
+    CHECK_INT(mpi(3, args), 0);
+    CHECK_INT(strstr(out, "\"images\":1,") != NULL, 1);
+    CHECK_INT(count(out, "\"images\":"), 1); /* printed once */
+    CHECK_INT(mpi(2, "no-such-command"), 1);
 }

@@ -62,6 +62,32 @@ ingest_lfw() {
 }
 section ingest-lfw ingest_lfw
 
+# --- mpi (issue 12): the same ingest as one process and as MPI ranks at equal
+# cores, side by side: plain --threads 2, `-n 1 --threads 2`, `-n 2 --threads
+# 1`, into a 16-shard database (the overhead must stay under 5 %).  LFW A-M
+# (9,377 photos) when present, else the samples ten times over.
+ingest_mpi() {
+    local src=$SHARED/data/lfw_am mpi=${BIN}-mpi
+    command -v mpirun >/dev/null && [ -x "$mpi" ] || { echo "skipped: no mpirun or $mpi"; return 0; }
+    if ! have_shared; then
+        src=$bench_tmp/mpi-photos
+        for i in $(seq 0 9); do mkdir -p "$src/$i" && cp "$MODELS"/demo/sample*.jpg "$src/$i/"; done
+    fi
+    local run=(mpirun --oversubscribe --bind-to none)
+    [ "$(id -u)" = 0 ] && run+=(--allow-run-as-root)
+    for mode in plain n1t2 n2t1; do
+        rm -rf "$bench_tmp/db"
+        "$BIN" init --db "$bench_tmp/db" --shards 16 >/dev/null
+        printf '%-28s ' "mpi $mode"
+        case $mode in
+        plain) "$BIN" ingest --db "$bench_tmp/db" --threads 2 --quiet --json "$src" ;;
+        n1t2) "${run[@]}" -n 1 "$mpi" ingest --db "$bench_tmp/db" --threads 2 --quiet --json "$src" ;;
+        n2t1) "${run[@]}" -n 2 "$mpi" ingest --db "$bench_tmp/db" --threads 1 --quiet --json "$src" ;;
+        esac
+    done
+}
+section mpi ingest_mpi
+
 # Bookkeeping at scale: >= 1M photo records with vectors, written through the
 # same batch commits as an ingest but without decoding or networks
 # (tests/bench/synth_db.c; descriptors from a Gaussian model fitted to the

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "commands.h"
 #include "face_cli.h"
 #include "facesearch/ingest.h"
@@ -70,6 +71,8 @@ static void fmt_eta(double s, char *out, size_t cap)
 
 typedef struct progress_ctx {
     int tty, quiet;
+    const ingest_cluster *cl;
+    double last_line;
 } progress_ctx;
 
 static void on_progress(void *ctx, const fs_ingest_stats *s, int final)
@@ -89,6 +92,21 @@ static void on_progress(void *ctx, const fs_ingest_stats *s, int final)
             done, total, (double)s->processed / dt, (double)s->faces / dt, s->errors, eta);
     if (final)
         fputc('\n', stderr);
+}
+
+/* Under facesearch-mpi: rank 0 prints the whole job's progress, a line at a
+ * time (its output is a log, not a terminal). */
+static void on_cluster_progress(void *ctx, const fs_ingest_stats *s, int final)
+{
+    progress_ctx *p = ctx;
+    fs_ingest_stats job;
+    if (!p->cl->progress(p->cl->ctx, s, &job) || p->quiet || final)
+        return;
+    double dt = job.elapsed_s > 0 ? job.elapsed_s : 1e-9;
+    fprintf(stderr, "ingest: %lld photos done (%lld unchanged), %.1f photos/s, %lld faces, "
+                    "%lld errors, %d ranks\n",
+            job.processed + job.unchanged, job.unchanged, (double)job.processed / dt, job.faces,
+            job.errors, p->cl->size);
 }
 
 static void print_summary(const fs_ingest_stats *s, const char *db, int json, int rc)
@@ -122,6 +140,11 @@ static void print_summary(const fs_ingest_stats *s, const char *db, int json, in
 }
 
 int cmd_ingest(int argc, char **argv)
+{
+    return cmd_ingest_on(argc, argv, NULL);
+}
+
+int cmd_ingest_on(int argc, char **argv, const ingest_cluster *cl)
 {
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'},
@@ -181,11 +204,13 @@ int cmd_ingest(int argc, char **argv)
     o.batch_photos = (int)fs_config_int(cfg, "ingest.batch_photos");
     o.batch_seconds = fs_config_real(cfg, "ingest.batch_seconds");
     o.max_file_bytes = (uint64_t)fs_config_int(cfg, "decode.max_file_bytes");
-    progress_ctx pc = {isatty(2), quiet};
-    o.progress = on_progress;
+    progress_ctx pc = {isatty(2), quiet, cl, 0};
+    o.progress = cl ? on_cluster_progress : on_progress;
     o.progress_ctx = &pc;
-    o.progress_seconds = pc.tty && !quiet ? 0.5 : 0;
+    o.progress_seconds = cl ? 5 : pc.tty && !quiet ? 0.5 : 0;
     o.stop = &stop_flag;
+    if (cl && cl->rank != 0)
+        quiet = 1, json = 0; /* rank 0 speaks for the job */
 
     fs_error e = {0};
     face_cli fc;
@@ -200,10 +225,23 @@ int cmd_ingest(int argc, char **argv)
     char model_buf[2048];
     store_cli_model(fc.engine, &model, model_buf, sizeof model_buf);
     fs_db_options dbo = {FS_DB_CREATE, &model, 0, 0};
-    if (fs_db_open(dbdir, &dbo, &db, &e) != FS_OK) {
+    if (!cl) {
+        rc = fs_db_open(dbdir, &dbo, &db, &e);
+    } else {
+        /* Each process writes the shards s with s % size == rank. */
+        rc = fs_db_open_shards(dbdir, &dbo, cl->size, cl->rank, &db, &e);
+        if (rc == FS_OK && !fs_db_shard_count(db))
+            rc = fs_fail(&e, FS_EUSAGE, "%s: facesearch-mpi ingests into a sharded database; "
+                         "create it with: facesearch init --db %s --shards S", dbdir, dbdir);
+        if (rc != FS_OK)
+            cli_fail(&e); /* every rank says why it cannot start */
+        rc = cl->start(cl->ctx, rc == FS_OK ? fs_db_shard_count(db) : 0, &o, &e);
+    }
+    if (rc != FS_OK) {
+        fs_db_close(db);
         face_cli_end(&fc);
         fs_config_destroy(cfg);
-        return cli_fail(&e);
+        return cl ? EXIT_DATA : cli_fail(&e);
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -213,10 +251,15 @@ int cmd_ingest(int argc, char **argv)
 
     fs_ingest_stats st;
     rc = fs_ingest_run(db, fc.engine, &o, &st, &e);
+    if (cl)
+        rc = cl->finish(cl->ctx, &st, rc, &e);
     if (!quiet || json)
         print_summary(&st, dbdir, json, rc);
     fs_db_close(db);
     face_cli_end(&fc);
     fs_config_destroy(cfg);
-    return rc == FS_OK ? EXIT_OK : cli_fail(&e);
+    if (rc == FS_OK)
+        return EXIT_OK;
+    /* Under MPI rank 0 reports the job's failure; the others exit alike. */
+    return cl && cl->rank != 0 ? fs_exit_code(rc) : cli_fail(&e);
 }

@@ -2,6 +2,15 @@
 #ifndef FS_TOOLS_COMMANDS_H
 #define FS_TOOLS_COMMANDS_H
 
+#include <stdio.h>
+
+#include "cli.h"
+
+/* The command called name, or NULL (tools/commands.c). */
+const fs_command *command_find(const char *name);
+/* Prints "  name   summary" for every command. */
+void command_list(FILE *f);
+
 int cmd_info(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

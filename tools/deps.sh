@@ -23,7 +23,8 @@ FAISS_VERSION=1.7.3
 
 PACKAGES=(gcc g++ make cmake dpkg-dev libfaiss-dev liblmdb-dev libopenblas-openmp-dev
           libturbojpeg0-dev libpng-dev zlib1g-dev
-          libonnx-dev protobuf-c-compiler libprotobuf-c-dev)
+          libonnx-dev protobuf-c-compiler libprotobuf-c-dev
+          libopenmpi-dev openmpi-bin pkg-config)
 
 log() { [ "$QUIET" = 1 ] || echo "deps: $*"; }
 die() { echo "deps: error: $*" >&2; exit 1; }
