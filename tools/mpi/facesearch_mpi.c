@@ -63,7 +63,7 @@ int main(int argc, char **argv)
             rc = EXIT_USAGE;
         }
     }
-    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    mpi_bcast_int(&rc); /* the other ranks wait for rank 0 without taking a core */
     MPI_Finalize();
     return rc;
 }
