@@ -4,6 +4,7 @@
 #   make demo       ... then run the demo on the sample photos
 #   make test       ... then run the test suite (last line: "N passed, N failed")
 #   make test-asan  the suite under AddressSanitizer + UBSan (build/asan/)
+#   make test-slurm the nightly Slurm job on a one-node Slurm cluster (root)
 #   make models     fetch the pinned, checksum-verified model package
 #   make deps       install Debian packages and build the FAISS C API
 
@@ -62,7 +63,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 # .SECONDARY: with it, make skips a missing object when its archive is newer
 # than the sources, e.g. after a source file moves.
 .PRECIOUS: $(OBJ_DIR)/%.o
-.PHONY: all deps models demo test test-asan bench eval install clean distclean check-deps check-test-deps
+.PHONY: all deps models demo test test-asan test-slurm bench eval install clean distclean check-deps check-test-deps
 
 all: check-deps $(BIN) $(MPI_BIN)
 
@@ -166,6 +167,13 @@ test-asan: check-test-deps models
 	FS_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=tests/lsan.supp \
 	  FS_TEST_BIN=$(BUILD)/asan/facesearch FS_TEST_MODELS=$(MODELS) FS_TEST_NEED_CHROMIUM=1 $(BUILD)/asan/run-tests $(T)
+
+# The nightly Slurm job (tools/slurm-nightly.sh) for real: a one-node Slurm
+# cluster started on this machine (munge, slurmctld, slurmd; needs root),
+# sbatch, checks, then the daemons stopped (tools/test-slurm.sh).
+test-slurm: check-deps models $(BIN) $(MPI_BIN)
+	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh --quiet --slurm
+	BIN=$(BIN) MODELS=$(MODELS) tools/test-slurm.sh
 
 # An installed binary finds the models under PREFIX/share/facesearch.
 $(OBJ_DIR)/tools/cli.o: ALL_CFLAGS += -DFS_DATADIR='"$(PREFIX)/share/facesearch"'

@@ -11,11 +11,12 @@
 # anywhere but the Debian and npm registries.
 set -euo pipefail
 
-QUIET=0 FOR_TESTS=0
+QUIET=0 FOR_TESTS=0 FOR_SLURM=0
 for a in "$@"; do
     case "$a" in
         --quiet) QUIET=1 ;;
         --tests) FOR_TESTS=1 ;;  # also what the test suite needs (headless Chromium)
+        --slurm) FOR_SLURM=1 ;;  # also Slurm and munge (make test-slurm)
     esac
 done
 DEPS_DIR=${DEPS_DIR:-build/deps}
@@ -38,6 +39,7 @@ as_root() {
 command -v dpkg-query >/dev/null || die "this set-up script supports Debian/Ubuntu (dpkg) only"
 
 if [ "$FOR_TESTS" = 1 ]; then PACKAGES+=(chromium); fi
+if [ "$FOR_SLURM" = 1 ]; then PACKAGES+=(slurm-wlm munge); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
