@@ -172,6 +172,16 @@ TEST(onnx_damaged_files_are_clear_errors)
 }
 
 /* A one-node graph input [1,4,8,8] -> node -> output, written to path. */
+static void ints_attr(Onnx__AttributeProto *a, const char *name, const int64_t *v, size_t n)
+{
+    onnx__attribute_proto__init(a);
+    a->name = (char *)name;
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+    a->n_ints = n;
+    a->ints = (int64_t *)v;
+}
+
 static int tiny_model(const char *path, const char *op, const int64_t *pads, int64_t dilation)
 {
     static float w[4 * 4 * 3 * 3];
@@ -189,18 +199,10 @@ static int tiny_model(const char *path, const char *op, const int64_t *pads, int
     wt.raw_data.data = (uint8_t *)w;
     Onnx__TensorProto *inits[1] = {&wt};
 
-    Onnx__AttributeProto ap = ONNX__ATTRIBUTE_PROTO__INIT, ad = ONNX__ATTRIBUTE_PROTO__INIT;
+    Onnx__AttributeProto ap, ad;
     int64_t dil[2] = {dilation, dilation};
-    ap.name = "pads";
-    ap.has_type = 1;
-    ap.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
-    ap.n_ints = 4;
-    ap.ints = (int64_t *)pads;
-    ad.name = "dilations";
-    ad.has_type = 1;
-    ad.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
-    ad.n_ints = 2;
-    ad.ints = dil;
+    ints_attr(&ap, "pads", pads, 4);
+    ints_attr(&ad, "dilations", dil, 2);
     Onnx__AttributeProto *attrs[2] = {&ap, &ad};
     Onnx__NodeProto node = ONNX__NODE_PROTO__INIT;
     char *ins[2] = {"x", "w"}, *outs[1] = {"y"};

@@ -66,6 +66,12 @@ int fs_exit_code(int code);
 int fs_read_file(const char *path, size_t max_bytes, uint8_t **buf,
                  size_t *len, fs_error *err);
 
+/* Replaces path with len bytes of data atomically: a temporary file in the
+ * same directory (mode 0600: what we write derives from biometric data),
+ * fsync, rename.  A crash leaves the old file or the new one, never a part.
+ * Errors: FS_EIO (naming the path and errno text). */
+int fs_write_file_atomic(const char *path, const void *data, size_t len, fs_error *err);
+
 /* Monotonic clock in seconds, for timings. */
 double fs_now(void);
 

@@ -1,4 +1,4 @@
-/* Small shared helpers: whole-file reads and a monotonic clock. */
+/* Small shared helpers: whole-file reads and atomic writes, a monotonic clock. */
 #include "facesearch/common.h"
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int fs_read_file(const char *path, size_t max_bytes, uint8_t **buf,
                  size_t *len, fs_error *err)
@@ -41,6 +42,25 @@ int fs_read_file(const char *path, size_t max_bytes, uint8_t **buf,
     }
     *buf = p;
     *len = n;
+    return FS_OK;
+}
+
+int fs_write_file_atomic(const char *path, const void *data, size_t len, fs_error *err)
+{
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return fs_fail(err, FS_EIO, "%s: %s", tmp, strerror(errno));
+    fchmod(fileno(f), 0600);
+    int bad = fwrite(data, 1, len, f) != len;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return fs_fail(err, FS_EIO, "%s: cannot write: %s", path, strerror(e));
+    }
     return FS_OK;
 }
 

@@ -60,13 +60,8 @@ int fs_index_fingerprint(const char *path, uint64_t *size, char hex[65], fs_erro
 
 int fs_index_sidecar_write(const char *path, const fs_index_info *in, fs_error *err)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return fs_fail(err, FS_EIO, "%s: %s", tmp, strerror(errno));
-    fchmod(fileno(f), 0600);
-    fprintf(f,
+    char text[4096];
+    int n = snprintf(text, sizeof text,
             "{\n  \"format\": \"facesearch-index-sidecar/1\",\n"
             "  \"factory\": \"%s\",\n  \"model\": \"%s\",\n  \"faiss_build\": \"%s\",\n"
             "  \"dim\": %d,\n  \"count\": %llu,\n  \"db_next_face\": %llu,\n"
@@ -80,13 +75,9 @@ int fs_index_sidecar_write(const char *path, const fs_index_info *in, fs_error *
             (unsigned long long)in->train_size, (long long)in->built_ns, in->build_s,
             in->train_s, in->add_s, in->incremental, (unsigned long long)in->file_bytes,
             in->fingerprint);
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return fs_fail(err, FS_EIO, "%s: cannot write: %s", path, strerror(errno));
-    }
-    return FS_OK;
+    if (n < 0 || (size_t)n >= sizeof text)
+        return fs_fail(err, FS_EINTERNAL, "%s: sidecar text too long", path);
+    return fs_write_file_atomic(path, text, (size_t)n, err);
 }
 
 static void copy_str(const fs_json *j, const char *key, char *out, size_t cap)

@@ -56,30 +56,21 @@ static int manifest_shards(const char *dir, int *n, fs_error *err)
 
 static int write_manifest(const char *dir, int n, const fs_db_model *model, fs_error *err)
 {
-    char path[4200], tmp[4300];
+    char path[4200], text[1024];
     snprintf(path, sizeof path, "%s/%s", dir, FS_SHARD_MANIFEST);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return fs_fail(err, FS_EIO, "%s: %s", tmp, strerror(errno));
-    fprintf(f,
-            "# facesearch sharded database (docs/formats.md)\n"
-            "format = facesearch-sharded 1\n"
-            "shards = %d\n"
-            "partition = sha256(path) mod shards\n"
-            "id_shift = %d\n"
-            "schema = %d\n"
-            "model = %s\n"
-            "dim = %d\n",
-            n, FS_SHARD_SHIFT, FS_DB_SCHEMA, model->id, model->dim);
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return fs_fail(err, FS_EIO, "%s: %s", path, strerror(e));
-    }
-    return FS_OK;
+    int len = snprintf(text, sizeof text,
+                       "# facesearch sharded database (docs/formats.md)\n"
+                       "format = facesearch-sharded 1\n"
+                       "shards = %d\n"
+                       "partition = sha256(path) mod shards\n"
+                       "id_shift = %d\n"
+                       "schema = %d\n"
+                       "model = %s\n"
+                       "dim = %d\n",
+                       n, FS_SHARD_SHIFT, FS_DB_SCHEMA, model->id, model->dim);
+    if (len < 0 || (size_t)len >= sizeof text)
+        return fs_fail(err, FS_EUSAGE, "%s: model id too long for the manifest", path);
+    return fs_write_file_atomic(path, text, (size_t)len, err);
 }
 
 int fs_db_create_sharded(const char *dir, int n, const fs_db_model *model, fs_error *err)
