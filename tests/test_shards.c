@@ -1,14 +1,18 @@
 /*
  * Sharded databases: the path hash, routing of writes and look-ups, summed
  * statistics, iteration in id order, each shard a database of its own, the
- * bad cases (missing shard, mixed models, plain vs sharded), and the real
+ * bad cases (missing shard, mixed models, plain vs sharded), the real
  * pipeline giving a sharded database the same faces, matches and groups as
- * a plain one.
+ * a plain one, and facesearch-mpi's ingest, build, query and dedup giving
+ * the answers of one process.
  */
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <math.h>
+
+#include "facesearch/index.h"
 #include "facesearch/store.h"
 #include "harness.h"
 
@@ -223,7 +227,7 @@ TEST(shards_bad_cases_are_refused_by_name)
 
 /* ---- the real pipeline ------------------------------------------------- */
 
-static char out[1 << 16];
+static char out[1 << 18];
 
 static int fsr(const char *fmt, const char *a, const char *b)
 {
@@ -316,7 +320,7 @@ TEST(shards_pipeline_gives_the_same_answers_as_plain)
     CHECK_INT(faces, 22);
 
     /* exact index: the same matches and similarities (face ids differ) */
-    char want[sizeof out];
+    static char want[sizeof out];
     const char *q = "query --db %s --tsv -k 6 %s | cut -f1-5,7-";
     REQUIRE(fsr("build --db %s%s", plain, "") == 0 && fsr("build --db %s%s", sharded, "") == 0);
     CHECK_INT(fsr(q, plain, sample), 0);
@@ -480,5 +484,267 @@ TEST(mpi_refuses_a_plain_database_and_runs_other_commands_on_rank_0)
     CHECK_INT(mpi(3, args), 0);
     CHECK_INT(strstr(out, "\"images\":1,") != NULL, 1);
     CHECK_INT(count(out, "\"images\":"), 1); /* printed once */
+    /* build and query on a plain database: rank 0 alone, as facesearch */
+    snprintf(args, sizeof args, "build --db %s --quiet", plain);
+    CHECK_INT(mpi(2, args), 0);
+    snprintf(args, sizeof args, "query --db %s --tsv --face-id 0", plain);
+    CHECK_INT(mpi(2, args), 0);
+    CHECK_MSG(count(out, "face:0\t") == 3, "%s", out); /* sample1's three faces */
     CHECK_INT(mpi(2, "no-such-command"), 1);
+}
+
+/* ---- facesearch-mpi build, query, dedup ------------------------------------ */
+
+#define SYN_DIM 128
+#define SYN_IDS 300
+#define SYN_PER 8
+
+/* A sharded database of SYN_IDS people x SYN_PER photos, one face each:
+ * unit vectors spread around each person's random direction (cosine ~0.7
+ * within a person, ~0 between), in a recognizer's name so that every
+ * command takes it. */
+static int synth_sharded(const char *dir, int shards)
+{
+    static const fs_db_model m = {"resnet128/synthetic/cosine", "", SYN_DIM};
+    fs_error e = {0};
+    fs_db *db;
+    fs_db_options o = {0, &m, 0, 0};
+    if (fs_db_create_sharded(dir, shards, &m, &e) != FS_OK || fs_db_open(dir, &o, &db, &e) != FS_OK)
+        return -1;
+    uint64_t rng = 12345;
+    enum { N = SYN_IDS * SYN_PER };
+    static char paths[N][48];
+    static fs_db_item items[N];
+    static fs_face_rec faces[N];
+    static float vecs[N][SYN_DIM], centre[SYN_DIM];
+    memset(items, 0, sizeof items);
+    memset(faces, 0, sizeof faces);
+    for (int p = 0; p < SYN_IDS; p++)
+        for (int j = 0; j < SYN_PER; j++) {
+            int i = p * SYN_PER + j;
+            double norm = 0;
+            for (int d = 0; d < SYN_DIM; d++) {
+                double g = 0; /* ~N(0, 1): a sum of 12 uniforms, minus 6 */
+                for (int t = 0; t < 12; t++) {
+                    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                    g += (double)(rng >> 11) / 9007199254740992.0;
+                }
+                g -= 6;
+                if (j == 0)
+                    centre[d] = (float)g;
+                vecs[i][d] = centre[d] + 0.65f * (float)g;
+                norm += (double)vecs[i][d] * vecs[i][d];
+            }
+            for (int d = 0; d < SYN_DIM; d++)
+                vecs[i][d] /= (float)sqrt(norm);
+            snprintf(paths[i], sizeof paths[i], "/archive/p%03d/%d.jpg", p, j);
+            items[i].img.path = paths[i];
+            items[i].img.error = "";
+            items[i].img.n_faces = 1;
+            faces[i].box[2] = faces[i].box[3] = 100;
+            faces[i].score = 0.9f;
+            items[i].faces = &faces[i];
+            items[i].vectors = vecs[i];
+        }
+    int rc = fs_db_commit(db, items, N, NULL, 0, &e);
+    fs_db_close(db);
+    return rc == FS_OK ? 0 : -1;
+}
+
+/* recall@10 of dir's index (nprobe 4) against exact search, over 200 of
+ * its faces as queries. */
+static double recall_at_10(const char *dir)
+{
+    fs_db *db;
+    fs_db_snap *snap;
+    fs_error e = {0};
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
+    enum { N = SYN_IDS * SYN_PER, Q = 200, K = 10 };
+    static float v[N][SYN_DIM];
+    static int64_t ids[N];
+    fs_index *ix = NULL, *exact = NULL;
+    double hits = 0;
+    if (fs_db_open(dir, &ro, &db, &e) != FS_OK)
+        return -1;
+    size_t n = 0;
+    if (fs_db_snap_begin(db, &snap, &e) == FS_OK) {
+        for (int s = 0; s < 5 && n < N; s++) /* faces of shard s: ids s << 40 up */
+            for (uint64_t id = (uint64_t)s << FS_SHARD_SHIFT;
+                 n < N && fs_db_get_vector(snap, id, v[n], NULL) == FS_OK; id++)
+                ids[n++] = (int64_t)id;
+        fs_db_snap_end(snap);
+    }
+    fs_db_close(db);
+    float d1[Q * K], d2[Q * K];
+    int64_t h1[Q * K], h2[Q * K];
+    if (n == N && fs_index_open(dir, &ix, &e) == FS_OK &&
+        fs_index_set_search(ix, 4, 0, 0, &e) == FS_OK &&
+        fs_index_from_vectors(NULL, SYN_DIM, v[0], ids, N, &exact, &e) == FS_OK &&
+        fs_index_search(ix, v[0], Q, K, d1, h1, &e) == FS_OK &&
+        fs_index_search(exact, v[0], Q, K, d2, h2, &e) == FS_OK) {
+        for (int q = 0; q < Q; q++)
+            for (int a = 0; a < K; a++)
+                for (int b = 0; b < K; b++)
+                    hits += h1[q * K + a] == h2[q * K + b];
+    } else {
+        printf("    %s: %s (%zu faces)\n", dir, e.msg, n);
+        hits = -Q * K;
+    }
+    fs_index_close(ix);
+    fs_index_close(exact);
+    return hits / (Q * K);
+}
+
+TEST(mpi_build_query_dedup_give_the_answers_of_one_process)
+{
+    if (!mpi_launcher())
+        SKIP("mpirun cannot start processes here");
+    static char want[sizeof out];
+    char one[512], job[512], args[4096], cmd[2048], o[256];
+    snprintf(one, sizeof one, "%s/mpi-syn-one", fs_test_tmpdir());
+    snprintf(job, sizeof job, "%s/mpi-syn-job", fs_test_tmpdir());
+    REQUIRE(synth_sharded(one, 5) == 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s %s", job, one, job);
+    REQUIRE(fs_test_sh(cmd, o, sizeof o) == 0);
+    /* Twenty stored faces as queries, shard by shard. */
+    char q[1024] = "";
+    for (int i = 0; i < 20; i++) {
+        size_t l = strlen(q);
+        snprintf(q + l, sizeof q - l, " --face-id %llu",
+                 (unsigned long long)(((uint64_t)(i % 5) << FS_SHARD_SHIFT) + (uint64_t)i * 7));
+    }
+
+    /* Exact index: the same neighbours and similarities, digit for digit. */
+    REQUIRE(fsr("build --db %s --factory IDMap,Flat --quiet%s", one, "") == 0);
+    snprintf(args, sizeof args, "build --db %s --factory IDMap,Flat --quiet", job);
+    CHECK_INT(mpi(3, args), 0);
+    CHECK_INT(fsr("query --db %s --tsv -k 10 %s", one, q), 0);
+    snprintf(want, sizeof want, "%s", out);
+    CHECK(count(want, "\n") == 201);
+    snprintf(args, sizeof args, "query --db %s --tsv -k 10 %s", job, q);
+    CHECK_INT(mpi(3, args), 0);
+    CHECK_MSG(strcmp(want, out) == 0, "one process:\n%.600s\nthree ranks:\n%.600s", want, out);
+    /* One search per face finds what the batch found (FAISS scores a batch
+     * of 20+ through BLAS, a single query directly: the last digit of a
+     * similarity may differ, so ids and ranks are compared). */
+    CHECK_INT(fsr("query --db %s --tsv -k 10 %s | cut -f1-3,6-", one, q), 0);
+    snprintf(want, sizeof want, "%s", out);
+    snprintf(args, sizeof args, "query --db %s --tsv -k 10 --each %s | cut -f1-3,6-", job, q);
+    CHECK_INT(mpi(2, args), 0);
+    CHECK_MSG(strcmp(want, out) == 0, "batch:\n%.300s\none by one:\n%.300s", want, out);
+    snprintf(args, sizeof args, "query --db %s --json -k 10 --each %s", job, q);
+    CHECK_INT(mpi(2, args), 0);
+    CHECK(strstr(out, "\"search_ms_p50\":") && count(out, "\"search_ms\":") == 21);
+    /* dedup: the same groups */
+    const char *d = "dedup --db %s --tsv --min-faces 2 --threshold 0.4 -k 10";
+    CHECK_INT(fsr(d, one, ""), 0);
+    snprintf(want, sizeof want, "%s", out);
+    CHECK_MSG(count(want, "\n") > SYN_IDS * SYN_PER / 2, "%.300s", want);
+    snprintf(args, sizeof args, "dedup --db %s --tsv --min-faces 2 --threshold 0.4 -k 10", job);
+    CHECK_INT(mpi(3, args), 0);
+    CHECK_MSG(strcmp(want, out) == 0, "one process:\n%.400s\nthree ranks:\n%.400s", want, out);
+
+    /* IVF behind a PCA: recall against exact search as one process's, and
+     * the distributed search finds what the merged index finds. */
+    const char *f = "PCA64,IVF32,SQ8";
+    REQUIRE(fsr("build --db %s --quiet --factory %s", one, f) == 0);
+    snprintf(args, sizeof args, "build --db %s --quiet --factory %s", job, f);
+    CHECK_INT(mpi(2, args), 0);
+    double r1 = recall_at_10(one), rn = recall_at_10(job);
+    printf("    %s recall@10 at nprobe 4: one process %.3f, two ranks %.3f\n", f, r1, rn);
+    CHECK(r1 > 0.5 && rn > 0.5 && fabs(r1 - rn) <= 0.01);
+    CHECK_INT(fsr("query --db %s --tsv -k 10 --nprobe 4 %s", job, q), 0);
+    snprintf(want, sizeof want, "%s", out);
+    snprintf(args, sizeof args, "query --db %s --tsv -k 10 --nprobe 4 %s", job, q);
+    CHECK_INT(mpi(3, args), 0); /* another number of ranks than built it */
+    CHECK_MSG(strcmp(want, out) == 0, "merged index:\n%.600s\nthree ranks:\n%.600s", want, out);
+
+    /* A shard whose index is not from the last build is named. */
+    char shard[600];
+    snprintf(shard, sizeof shard, "%s/shard-0003", job);
+    REQUIRE(fsr("build --db %s --quiet%s", shard, "") == 0);
+    CHECK_INT(mpi(2, args), 3);
+    CHECK_MSG(strstr(out, "shard-0003") && strstr(out, "not from the last build"), "%s", out);
+    /* a single process still answers from the merged index */
+    CHECK_INT(fsr("query --db %s --tsv -k 10 --nprobe 4 %s", job, q), 0);
+    CHECK(strcmp(want, out) == 0);
+}
+
+/* Merging shard indexes: for every index family, the per-shard indexes
+ * searched together (one process, or two halves merged as ranks would)
+ * find what the merged faces.faiss finds. */
+TEST(shards_indexes_merge_for_every_index_family)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/merge-families", fs_test_tmpdir());
+    REQUIRE(synth_sharded(dir, 5) == 0);
+    static const char *factories[] = {"IVF16,PQ16x4fs,RFlat", "PCA32,IVF16,SQ8,Refine(SQ8)",
+                                      "PCA32,IVF16,SQ8", "IVF16,Flat,RFlat", "HNSW16"};
+    enum { Q = 50, K = 10 };
+    static float qv[Q][SYN_DIM];
+    fs_error e = {0};
+    fs_db *db;
+    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
+    REQUIRE(fs_db_open(dir, &ro, &db, &e) == FS_OK);
+    fs_db_snap *snap;
+    REQUIRE(fs_db_snap_begin(db, &snap, &e) == FS_OK);
+    for (int q = 0; q < Q; q++)
+        REQUIRE(fs_db_get_vector(snap, ((uint64_t)(q % 5) << FS_SHARD_SHIFT) + (uint64_t)q, qv[q],
+                                 &e) == FS_OK);
+    fs_db_snap_end(snap);
+    for (size_t f = 0; f < sizeof factories / sizeof *factories; f++) {
+        fs_index_build_opts o = {factories[f], 0, 0, 0, 0};
+        fs_index_info info;
+        fs_index *merged = NULL, *all = NULL, *half[2] = {NULL, NULL};
+        CHECK_MSG(fs_index_build(db, dir, &o, &info, &e) == FS_OK, "%s: %s", factories[f], e.msg);
+        CHECK_INT(info.count, SYN_IDS * SYN_PER);
+        CHECK(info.trained[0] != 0);
+        REQUIRE(fs_index_open(dir, &merged, &e) == FS_OK);
+        REQUIRE(fs_index_open_shards(dir, 1, 0, &all, &e) == FS_OK);
+        REQUIRE(fs_index_open_shards(dir, 2, 0, &half[0], &e) == FS_OK);
+        REQUIRE(fs_index_open_shards(dir, 2, 1, &half[1], &e) == FS_OK);
+        float d[3][Q * K], d2[Q * K];
+        int64_t h[3][Q * K], h2[Q * K];
+        fs_index *ix[3] = {merged, all, half[0]};
+        for (int i = 0; i < 3; i++) {
+            CHECK_INT(fs_index_set_search(ix[i], 4, 64, 0, &e), FS_OK);
+            CHECK_INT(fs_index_search(ix[i], qv[0], Q, K, d[i], h[i], &e), FS_OK);
+        }
+        CHECK_INT(fs_index_set_search(half[1], 4, 64, 0, &e), FS_OK);
+        CHECK_INT(fs_index_search(half[1], qv[0], Q, K, d2, h2, &e), FS_OK);
+        for (int q = 0; q < Q; q++)
+            fs_index_merge_topk(K, d[2] + q * K, h[2] + q * K, d2 + q * K, h2 + q * K);
+        /* The same lists probed: the same neighbours where distances are
+         * exact.  A refine stage or fast-scan's top-k from each part keeps
+         * more candidates than one search of the merged index (a few
+         * neighbours differ, none worse), and HNSW graphs differ by
+         * construction (FAISS cannot merge them; the merged one is built
+         * from the vectors). */
+        int same[2] = {0, 0};
+        for (int i = 1; i < 3; i++)
+            for (int q = 0; q < Q * K; q++)
+                for (int j = q / K * K; j < q / K * K + K; j++)
+                    same[i - 1] += h[0][q] == h[i][j];
+        printf("    %-28s shards vs merged: %d and %d of %d neighbours alike\n", factories[f],
+               same[0], same[1], Q * K);
+        double mean[3] = {0, 0, 0};
+        for (int i = 0; i < 3; i++)
+            for (int q = 0; q < Q * K; q++)
+                mean[i] += d[i][q] / (Q * K);
+        int exact = !strstr(factories[f], "fs,") && !strstr(factories[f], "Refine") &&
+                    !strstr(factories[f], "HNSW");
+        if (exact) {
+            CHECK(same[0] == Q * K && same[1] == Q * K);
+        } else {
+            printf("      mean distance: merged %.5f, shards %.5f, halves %.5f\n", mean[0],
+                   mean[1], mean[2]);
+            CHECK(same[0] >= Q * K * 9 / 10 && same[1] >= Q * K * 8 / 10);
+            CHECK(mean[1] <= mean[0] + 1e-3 && mean[2] <= mean[0] + 1e-3);
+        }
+        fs_index_close(merged);
+        fs_index_close(all);
+        fs_index_close(half[0]);
+        fs_index_close(half[1]);
+    }
+    fs_db_close(db);
 }

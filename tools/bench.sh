@@ -90,6 +90,51 @@ ingest_mpi() {
 }
 section mpi ingest_mpi
 
+# Distributed build and query (issue 12) over a sharded synthetic database
+# of MPI_INDEX_PHOTOS faces (1M; 10M takes ~30 min to make and ~20 min per
+# build here): build time (train, add, merge) for one process x 2 threads,
+# 1 rank x 2 threads and 2 ranks x 1 thread, then single-query latency
+# (200 stored faces searched one at a time, auto nprobe) on the merged
+# index in one process against the shards' indexes spread over the ranks.
+# MPI_INDEX_BUILDS picks build layouts (at 10M: n2t1 alone saves ~40 min);
+# SYNTH_MODEL_DB fits the synthetic vectors to a database of real faces
+# when this run has no lfw_am ingest.
+index_mpi() {
+    local mpi=${BIN}-mpi n=${MPI_INDEX_PHOTOS:-1000000} db=$bench_tmp/mpi-synth
+    command -v mpirun >/dev/null && [ -x "$mpi" ] || { echo "skipped: no mpirun or $mpi"; return 0; }
+    local run=(mpirun --oversubscribe --bind-to none) model=() q=()
+    [ "$(id -u)" = 0 ] && run+=(--allow-run-as-root)
+    [ -d "$bench_tmp/lfw-db" ] && model=(--model-db "$bench_tmp/lfw-db")
+    [ -n "${SYNTH_MODEL_DB:-}" ] && model=(--model-db "$SYNTH_MODEL_DB")
+    rm -rf "$db"
+    "$BUILD/bench/synth_db" --out "$db" --photos "$n" --shards 16 --report "$n" "${model[@]}" |
+        tail -n 1
+    local times='s/.*"factory": "\([^"]*\)".*"count": \([0-9]*\).*"build_s": \([0-9.]*\).*"train_s": \([0-9.]*\).*"add_s": \([0-9.]*\).*"merge_s": \([0-9.]*\).*/\1 \2 faces: build \3 s (train \4, add \5, merge \6)/p'
+    for mode in ${MPI_INDEX_BUILDS:-plain n1t2 n2t1}; do
+        printf '%-28s ' "build $mode"
+        case $mode in
+        plain) "$BIN" build --db "$db" --threads 2 --json ;;
+        n1t2) "${run[@]}" -n 1 "$mpi" build --db "$db" --threads 2 --json ;;
+        n2t1) "${run[@]}" -n 2 "$mpi" build --db "$db" --threads 1 --json ;;
+        esac | tr -d '\n' | sed -n "$times"; echo
+    done
+    for i in $(seq 0 199); do q+=(--face-id $(( ((i % 16) << 40) + i * 97 ))); done
+    local p50='s/.*"search_ms_p50":\([0-9.]*\),"search_ms_p99":\([0-9.]*\).*/p50 \1 ms, p99 \2 ms/p'
+    for mode in merged-t2 merged-t1 n2t1 n1t2; do
+        printf '%-28s ' "query $mode"
+        case $mode in
+        merged-t2) OMP_NUM_THREADS=2 "$BIN" query --db "$db" --each --json "${q[@]}" ;;
+        merged-t1) OMP_NUM_THREADS=1 "$BIN" query --db "$db" --each --json "${q[@]}" ;;
+        n2t1) OMP_NUM_THREADS=1 "${run[@]}" -x OMP_NUM_THREADS -n 2 "$mpi" query --db "$db" \
+                  --each --json "${q[@]}" ;;
+        n1t2) OMP_NUM_THREADS=2 "${run[@]}" -x OMP_NUM_THREADS -n 1 "$mpi" query --db "$db" \
+                  --each --json "${q[@]}" ;;
+        esac | sed -n "$p50"
+    done
+    rm -rf "$db"
+}
+section sharded-index index_mpi
+
 # Bookkeeping at scale: >= 1M photo records with vectors, written through the
 # same batch commits as an ingest but without decoding or networks
 # (tests/bench/synth_db.c; descriptors from a Gaussian model fitted to the

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "commands.h"
 #include "facesearch/index.h"
 
@@ -16,6 +17,10 @@ static void help(void)
            "Builds DIR/faces.faiss from every descriptor in the database (read\n"
            "sequentially), training on a uniform random sample when the index type\n"
            "needs it, and writes it atomically with its sidecar faces.faiss.json.\n"
+           "On a sharded database (facesearch init --shards), one trained index is\n"
+           "filled per shard (shard-NNNN/faces.faiss) and the shards' indexes are\n"
+           "merged into DIR/faces.faiss; mpirun facesearch-mpi build spreads that\n"
+           "over the ranks.\n"
            "\n"
            "  --db DIR          database directory (paths.db, default 'index')\n"
            "  --factory STR     FAISS index_factory string (index.factory); 'auto'\n"
@@ -33,6 +38,11 @@ static void help(void)
 }
 
 int cmd_build(int argc, char **argv)
+{
+    return cmd_build_on(argc, argv, NULL);
+}
+
+int cmd_build_on(int argc, char **argv, const index_cluster *cl)
 {
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'},       {"db", required_argument, 0, 'd'},
@@ -80,7 +90,11 @@ int cmd_build(int argc, char **argv)
     fs_db_options dbo = {FS_DB_READONLY, NULL, 0, 0};
     fs_index_info info;
     rc = fs_db_open(dir, &dbo, &db, &e);
-    if (rc == FS_OK)
+    /* A cluster builds a sharded database across its ranks; a plain one is
+     * built here alone. */
+    if (rc == FS_OK && cl && fs_db_shard_count(db))
+        rc = cl->build(cl->ctx, dir, &o, &info, &e);
+    else if (rc == FS_OK)
         rc = fs_index_build(db, dir, &o, &info, &e);
     fs_db_close(db);
     if (rc != FS_OK) {

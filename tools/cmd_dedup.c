@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "commands.h"
 #include "facesearch/cluster.h"
 #include "facesearch/index.h"
@@ -43,42 +44,6 @@ static void help(void)
            "Exit: 0 ok, 1 usage, 2 no database/index, 3 internal.\n");
 }
 
-typedef struct vec_ctx {
-    float *v;
-    uint64_t *ids, *photo;
-    size_t n, cap;
-    int dim;
-    fs_db_snap *snap;
-} vec_ctx;
-
-static int take_vector(void *ctx, uint64_t id, const float *vec)
-{
-    vec_ctx *c = ctx;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 4096;
-        float *v = realloc(c->v, cap * (size_t)c->dim * sizeof *v);
-        if (!v)
-            return FS_ENOMEM;
-        c->v = v;
-        uint64_t *ids = realloc(c->ids, cap * sizeof *ids);
-        if (!ids)
-            return FS_ENOMEM;
-        c->ids = ids;
-        uint64_t *ph = realloc(c->photo, cap * sizeof *ph);
-        if (!ph)
-            return FS_ENOMEM;
-        c->photo = ph;
-        c->cap = cap;
-    }
-    fs_face_rec f;
-    if (fs_db_get_face(c->snap, id, &f, NULL) != FS_OK)
-        return 0; /* a vector without its face record: skip it */
-    memcpy(c->v + c->n * (size_t)c->dim, vec, sizeof(float) * (size_t)c->dim);
-    c->photo[c->n] = f.image_id;
-    c->ids[c->n++] = id;
-    return 0;
-}
-
 typedef struct group {
     uint32_t label, size, rep;
 } group;
@@ -98,6 +63,11 @@ static void tsv_field(const char *s)
 }
 
 int cmd_dedup(int argc, char **argv)
+{
+    return cmd_dedup_on(argc, argv, NULL);
+}
+
+int cmd_dedup_on(int argc, char **argv, const index_cluster *cl)
 {
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'},       {"db", required_argument, 0, 'd'},
@@ -149,7 +119,7 @@ int cmd_dedup(int argc, char **argv)
     fs_db *db = NULL;
     fs_db_snap *snap = NULL;
     fs_index *ix = NULL;
-    vec_ctx vc = {0};
+    stored_faces vc = {0};
     fs_edge *edges = NULL;
     uint32_t *label = NULL, *rep = NULL;
     group *groups = NULL;
@@ -162,10 +132,10 @@ int cmd_dedup(int argc, char **argv)
     char rec[32];
     if ((exit_code = store_cli_open(dir, &db, &snap, &st)) != EXIT_OK)
         goto out;
-    if (fs_index_open(dir, &ix, &e) != FS_OK ||
-        fs_index_set_search(ix, nprobe ? nprobe : -64,
-                            (int)fs_config_int(cfg, "index.ef_search"),
-                            fs_config_real(cfg, "index.k_factor"), &e) != FS_OK) {
+    if (!st.shards)
+        cl = NULL; /* a plain database: searched here alone */
+    if (cluster_index_open(cl, dir, nprobe ? nprobe : -64, (int)fs_config_int(cfg, "index.ef_search"),
+                           fs_config_real(cfg, "index.k_factor"), &ix, &e) != FS_OK) {
         exit_code = cli_fail(&e);
         goto out;
     }
@@ -179,25 +149,24 @@ int cmd_dedup(int argc, char **argv)
     if (fs_index_staleness(fs_index_get_info(ix), &st))
         cli_error("warning: the index is older than the database; faces added since are "
                   "grouped only through the ones it holds (run facesearch build)");
-    vc.dim = st.dim;
-    vc.snap = snap;
-    if ((rc = fs_db_foreach_vector(snap, 0, take_vector, &vc, &e)) != FS_OK) {
-        if (rc == FS_ENOMEM)
-            fs_fail(&e, rc, "out of memory loading %llu vectors", (unsigned long long)st.faces);
-        exit_code = cli_fail(&e);
-        goto out;
+    fs_cluster_opts co = {0, 1, NULL};
+    /* k + 1: a face finds itself first. */
+    if (cl) {
+        rc = cl->graph(cl->ctx, k + 1, 1.0f - thr, &vc.ids, &vc.photo, &vc.n, &edges, &n_edges,
+                       &e);
+    } else {
+        if ((rc = store_cli_load_faces(snap, st.dim, &vc, &e)) == FS_OK)
+            rc = fs_knn_graph(ix, vc.v, vc.ids, vc.photo, vc.n, k + 1, 1.0f - thr, &edges,
+                              &n_edges, &e);
     }
     label = malloc((vc.n + 1) * sizeof *label);
     rep = malloc((vc.n + 1) * sizeof *rep);
-    if (!label || !rep) {
-        exit_code = EXIT_INTERNAL;
-        goto out;
-    }
-    fs_cluster_opts co = {0, 1, vc.photo};
-    /* k + 1: a face finds itself first. */
-    if (fs_knn_graph(ix, vc.v, vc.ids, vc.photo, vc.n, k + 1, 1.0f - thr, &edges, &n_edges,
-                     &e) != FS_OK ||
-        fs_cluster_whispers(vc.n, edges, n_edges, &co, label, &n_clusters, rep, &e) != FS_OK) {
+    co.group = vc.photo;
+    if (rc == FS_OK && (!label || !rep))
+        rc = fs_fail(&e, FS_ENOMEM, "out of memory clustering %zu faces", vc.n);
+    if (rc == FS_OK)
+        rc = fs_cluster_whispers(vc.n, edges, n_edges, &co, label, &n_clusters, rep, &e);
+    if (rc != FS_OK) {
         exit_code = cli_fail(&e);
         goto out;
     }
@@ -335,9 +304,7 @@ out:
     free(label);
     free(rep);
     free(edges);
-    free(vc.v);
-    free(vc.ids);
-    free(vc.photo);
+    store_cli_free_faces(&vc);
     fs_db_snap_end(snap);
     fs_index_close(ix);
     fs_db_close(db);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "commands.h"
 #include "face_cli.h"
 #include "facesearch/index.h"
@@ -38,7 +39,9 @@ static void help(void)
            "  --tsv             tab-separated, one match per line, with a header\n"
            "  --html FILE       also write a self-contained HTML report with thumbnails\n"
            "  --db DIR          database directory (paths.db)\n"
-           "  --nprobe N, --ef-search N   search effort (index.nprobe, index.ef_search)\n");
+           "  --nprobe N, --ef-search N   search effort (index.nprobe, index.ef_search)\n"
+           "  --each            search the query faces one at a time, timing each (JSON:\n"
+           "                    search_ms per query, search_ms_p50/p99; else on stderr)\n");
     face_cli_help_options(stdout);
     printf("\nExit: 0 ok, 1 usage, 2 unreadable photo/no index/no database, 3 internal.\n");
 }
@@ -63,6 +66,26 @@ typedef struct match {
 static void print_box_json(const float b[4])
 {
     printf("[%.2f,%.2f,%.2f,%.2f]", b[0], b[1], b[2], b[3]);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The p-th percentile of v[0..n) (nearest rank; n >= 1). */
+static double percentile(const double *v, int n, int p)
+{
+    double *s = malloc(sizeof *s * (size_t)n), r = 0;
+    if (!s)
+        return 0;
+    memcpy(s, v, sizeof *s * (size_t)n);
+    qsort(s, (size_t)n, sizeof *s, by_value);
+    int i = (int)((p * (long)n + 99) / 100) - 1;
+    r = s[i < 0 ? 0 : i];
+    free(s);
+    return r;
 }
 
 static void tsv_field(const char *s)
@@ -132,19 +155,24 @@ static int room(qface **q, int *cap, int nq)
 
 int cmd_query(int argc, char **argv)
 {
+    return cmd_query_on(argc, argv, NULL);
+}
+
+int cmd_query_on(int argc, char **argv, const index_cluster *cl)
+{
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'},     {"db", required_argument, 0, 'd'},
         {"threshold", required_argument, 0, 't'}, {"largest", no_argument, 0, 'L'},
         {"face-id", required_argument, 0, 'F'}, {"json", no_argument, 0, 'j'},
         {"tsv", no_argument, 0, 'v'},      {"html", required_argument, 0, 'H'},
         {"nprobe", required_argument, 0, 'n'}, {"ef-search", required_argument, 0, 'e'},
-        FACE_CLI_LONG_OPTIONS,             {0, 0, 0, 0},
+        {"each", no_argument, 0, 'E'},     FACE_CLI_LONG_OPTIONS,             {0, 0, 0, 0},
     };
     int rc;
     fs_config *cfg = cli_config_open(argc, argv, &rc);
     if (!cfg)
         return rc;
-    int json = 0, tsv = 0, largest = 0, c;
+    int json = 0, tsv = 0, largest = 0, each = 0, c;
     const char *html = NULL;
     double only_over = -INFINITY;
     uint64_t *ids = NULL;
@@ -164,6 +192,7 @@ int cmd_query(int argc, char **argv)
             break;
         }
         case 'L': largest = 1; break;
+        case 'E': each = 1; break;
         case 'F': {
             char *end;
             uint64_t *p = realloc(ids, (size_t)(n_ids + 1) * sizeof *ids);
@@ -211,10 +240,11 @@ int cmd_query(int argc, char **argv)
     char rec[32];
     if ((exit_code = store_cli_open(dir, &db, &snap, &st)) != EXIT_OK)
         goto out;
-    if (fs_index_open(dir, &ix, &e) != FS_OK ||
-        fs_index_set_search(ix, (int)fs_config_int(cfg, "index.nprobe"),
-                            (int)fs_config_int(cfg, "index.ef_search"),
-                            fs_config_real(cfg, "index.k_factor"), &e) != FS_OK) {
+    if (!st.shards)
+        cl = NULL; /* a plain database: searched here alone */
+    if (cluster_index_open(cl, dir, (int)fs_config_int(cfg, "index.nprobe"),
+                           (int)fs_config_int(cfg, "index.ef_search"),
+                           fs_config_real(cfg, "index.k_factor"), &ix, &e) != FS_OK) {
         exit_code = cli_fail(&e);
         goto out;
     }
@@ -310,12 +340,24 @@ int cmd_query(int argc, char **argv)
     }
     for (int i = 0; i < nq; i++)
         memcpy(vecs + (size_t)i * dim, q[i].vec, sizeof(float) * (size_t)dim);
-    rc = fs_index_search(ix, vecs, nq, k, dist, hit, &e);
+    /* One batch (FAISS spreads it over threads), or with --each one search
+     * per face, timed, as interactive users would search. */
+    double *ms = calloc((size_t)nq, sizeof *ms), total_ms = fs_now();
+    for (int i = 0; each && i < nq && rc == FS_OK && ms; i++) {
+        double t = fs_now();
+        rc = cluster_index_search(cl, ix, vecs + (size_t)i * dim, 1, k, dist + (size_t)i * k,
+                                  hit + (size_t)i * k, &e);
+        ms[i] = 1e3 * (fs_now() - t);
+    }
+    if (!each)
+        rc = cluster_index_search(cl, ix, vecs, nq, k, dist, hit, &e);
+    total_ms = 1e3 * (fs_now() - total_ms);
     free(vecs);
-    if (rc != FS_OK) {
+    if (rc != FS_OK || !ms) {
         free(dist);
         free(hit);
-        exit_code = cli_fail(&e);
+        free(ms);
+        exit_code = ms ? cli_fail(&e) : EXIT_INTERNAL;
         goto out;
     }
     /* Resolve ids to faces and photos; a face gone since the build is skipped. */
@@ -341,9 +383,13 @@ int cmd_query(int argc, char **argv)
         const fs_index_info *info = fs_index_get_info(ix);
         printf("{\"index\":{\"factory\":");
         json_str(stdout, info->factory);
-        printf(",\"count\":%llu,\"stale\":%s},\"threshold\":%.4f,\"queries\":[",
+        printf(",\"count\":%llu,\"stale\":%s},\"threshold\":%.4f,\"search_ms\":%.3f,",
                (unsigned long long)info->count,
-               fs_index_staleness(info, &st) ? "true" : "false", thr);
+               fs_index_staleness(info, &st) ? "true" : "false", thr, total_ms);
+        if (each)
+            printf("\"search_ms_p50\":%.3f,\"search_ms_p99\":%.3f,", percentile(ms, nq, 50),
+                   percentile(ms, nq, 99));
+        printf("\"queries\":[");
         for (int i = 0; i < nq; i++) {
             printf("%s{\"photo\":", i ? "," : "");
             if (q[i].photo)
@@ -352,7 +398,10 @@ int cmd_query(int argc, char **argv)
                 printf("null,\"face_id\":%llu", (unsigned long long)q[i].face_id);
             printf(",\"face\":%d,\"box\":", q[i].index);
             print_box_json(q[i].box);
-            printf(",\"score\":%.5f,\"matches\":[", q[i].score);
+            printf(",\"score\":%.5f,", q[i].score);
+            if (each)
+                printf("\"search_ms\":%.3f,", ms[i]);
+            printf("\"matches\":[");
             for (int j = 0; j < nm[i]; j++) {
                 match *mm = &m[(size_t)i * k + j];
                 printf("%s{\"rank\":%d,\"similarity\":%.5f,\"match\":%s,\"face_id\":%lld,"
@@ -399,6 +448,10 @@ int cmd_query(int argc, char **argv)
             }
         }
     }
+    if (each && !json)
+        fprintf(stderr, "%d searches one by one: p50 %.3f ms, p99 %.3f ms\n", nq,
+                percentile(ms, nq, 50), percentile(ms, nq, 99));
+    free(ms);
     if (html) {
         /* Boxes are in upright-photo pixels: decode as the ingest did. */
         fs_decode_opts dopts = {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The nightly job on a Slurm cluster: ingest what changed, then rebuild the
-# index (facesearch-mpi under mpirun, inside the job's allocation), over a sharded database on a filesystem every node mounts.
+# index across the same ranks (each fills its shards' indexes; rank 0 trains
+# once and merges), with facesearch-mpi under mpirun inside the job's
+# allocation, over a sharded database on a filesystem every node mounts.
 #
 #   sbatch --nodes=4 --ntasks-per-node=1 --cpus-per-task=32 \
 #          tools/slurm-nightly.sh /shared/facesearch-db /archive
@@ -29,4 +31,4 @@ launch=(mpirun --bind-to none)
 prune=()
 for r in "$@"; do [ -e "$r" ] || { echo "missing root $r: no --prune" >&2; prune=(); break; }; prune=(--prune); done
 "${launch[@]}" "$bin" ingest --db "$db" --threads "$threads" "${prune[@]}" "$@"
-"${launch[@]}" -n 1 "$bin" build --db "$db" --threads "$threads"
+"${launch[@]}" "$bin" build --db "$db" --threads "$threads"

@@ -2,6 +2,7 @@
 #include "store_cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -100,4 +101,55 @@ int store_cli_open(const char *dir, fs_db **db, fs_db_snap **snap, fs_db_stats *
         fs_db_stats_get(*snap, st, &e) != FS_OK)
         return cli_fail(&e);
     return store_cli_usable(st, dir);
+}
+
+typedef struct load_ctx {
+    stored_faces *f;
+    fs_db_snap *snap;
+} load_ctx;
+
+static int take_face(void *ctx, uint64_t id, const float *vec)
+{
+    load_ctx *c = ctx;
+    stored_faces *f = c->f;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 4096;
+        float *v = realloc(f->v, cap * (size_t)f->dim * sizeof *v);
+        if (v)
+            f->v = v;
+        uint64_t *ids = v ? realloc(f->ids, cap * sizeof *ids) : NULL;
+        if (ids)
+            f->ids = ids;
+        uint64_t *ph = ids ? realloc(f->photo, cap * sizeof *ph) : NULL;
+        if (!ph)
+            return FS_ENOMEM;
+        f->photo = ph;
+        f->cap = cap;
+    }
+    fs_face_rec r;
+    if (fs_db_get_face(c->snap, id, &r, NULL) != FS_OK)
+        return 0; /* a vector without its face record: skip it */
+    memcpy(f->v + f->n * (size_t)f->dim, vec, sizeof(float) * (size_t)f->dim);
+    f->photo[f->n] = r.image_id;
+    f->ids[f->n++] = id;
+    return 0;
+}
+
+int store_cli_load_faces(fs_db_snap *snap, int dim, stored_faces *out, fs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->dim = dim;
+    load_ctx c = {out, snap};
+    int rc = fs_db_foreach_vector(snap, 0, take_face, &c, err);
+    if (rc == FS_ENOMEM)
+        fs_fail(err, rc, "out of memory loading %zu+ face descriptors", out->n);
+    return rc;
+}
+
+void store_cli_free_faces(stored_faces *f)
+{
+    free(f->v);
+    free(f->ids);
+    free(f->photo);
+    memset(f, 0, sizeof *f);
 }

@@ -42,4 +42,17 @@ double store_cli_fusion_weight(const char *model_id);
  * EXIT_OK, or prints why and returns EXIT_DATA for an id it cannot read. */
 int store_cli_configure(fs_config *cfg, const char *model_id);
 
+/* Every stored face's descriptor (n * dim floats), id (ascending) and photo
+ * id, read from snap into malloc'ed arrays the caller frees (also on
+ * error); a vector without its face record is skipped.  Errors: FS_ENOMEM,
+ * FS_EDB. */
+typedef struct stored_faces {
+    float *v;
+    uint64_t *ids, *photo;
+    size_t n, cap;
+    int dim;
+} stored_faces;
+int store_cli_load_faces(fs_db_snap *snap, int dim, stored_faces *out, fs_error *err);
+void store_cli_free_faces(stored_faces *f);
+
 #endif

@@ -60,4 +60,8 @@ int fs_knn_graph(struct fs_index *ix, const float *vecs, const uint64_t *ids,
                  const uint64_t *photo, size_t n, int k, float threshold, fs_edge **edges,
                  size_t *n_edges, fs_error *err);
 
+/* Sorts edges by their nodes and keeps one edge per pair of nodes (the
+ * heaviest; each edge's a < b); returns the new count. */
+size_t fs_edges_unique(fs_edge *edges, size_t n);
+
 #endif

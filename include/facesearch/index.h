@@ -47,6 +47,11 @@ typedef struct fs_index_info {
     int incremental;           /* last build only added new faces */
     uint64_t file_bytes;       /* size of faces.faiss */
     char fingerprint[65];      /* sha256 over size + first/last MiB of faces.faiss */
+    /* Sharded databases: sha256 of the trained empty index every shard's
+     * index and the merged one were filled from ("" otherwise), and the time
+     * the merge took. */
+    char trained[65];
+    double merge_s;
 } fs_index_info;
 
 typedef struct fs_index_build_opts {
@@ -73,6 +78,74 @@ const char *fs_index_auto_factory(uint64_t n, int dim, char *buf, size_t cap);
  */
 int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *opts,
                    fs_index_info *info, fs_error *err);
+
+/*
+ * Sharded databases (store.h).  Building one trains a single empty index (the
+ * same PCA, coarse quantizer and codebooks for all), fills a copy of it with
+ * each shard's vectors into shard-NNNN/faces.faiss, and merges those into
+ * dir/faces.faiss.  A search over the shards' indexes (fs_index_open_shards)
+ * then probes the same lists as one over the merged index, and each shard can
+ * still be searched on its own.  fs_index_build runs every step in one
+ * process; facesearch-mpi runs them across ranks with these functions.
+ * Shard s contributes fs_index_shard_quota(cap, faces in s, all faces)
+ * training vectors, drawn with seed + s, in shard order.
+ */
+
+/* The factory (written into factory) and training sample cap (0: the index
+ * needs no training) a build of n vectors of dimension dim uses.
+ * Errors: FS_EINDEX (bad factory string). */
+int fs_index_plan(const fs_index_build_opts *opts, uint64_t n, int dim, char *factory,
+                  size_t cap, uint64_t *train_cap, fs_error *err);
+
+/* Shard s's share of a training sample of cap vectors. */
+uint64_t fs_index_shard_quota(uint64_t cap, uint64_t shard_faces, uint64_t total_faces);
+
+/* A uniform random sample (reservoir) of up to cap of db's vectors, written
+ * to out (cap * dim floats, caller-owned); *n gets the count.  Errors: FS_EDB. */
+int fs_index_sample(fs_db *db, uint64_t cap, uint64_t seed, float *out, uint64_t *n,
+                    fs_error *err);
+
+/* A new empty index of factory, trained on the n vectors of sample (none
+ * needed when the index needs no training).  Errors: FS_EINDEX, FS_ENOMEM. */
+int fs_index_train(const char *factory, int dim, const float *sample, uint64_t n,
+                   fs_index **out, fs_error *err);
+
+/* An index as bytes (FAISS's file format) in *buf (malloc'ed, caller frees),
+ * and back: how a trained index travels between processes.  The factory
+ * string and training sample size are not in the bytes: from_bytes takes
+ * them for the sidecars of what is filled from it.
+ * Errors: FS_EINDEX, FS_ENOMEM. */
+int fs_index_to_bytes(const fs_index *ix, uint8_t **buf, size_t *len, fs_error *err);
+int fs_index_from_bytes(const uint8_t *buf, size_t len, const char *factory,
+                        uint64_t train_size, fs_index **out, fs_error *err);
+
+/* Fills a copy of trained with every vector of db and writes it with its
+ * sidecar to dir/faces.faiss (atomically, as fs_index_build); for a shard,
+ * dir is the shard's folder.  *info gets the sidecar.
+ * Errors: FS_EINDEX, FS_EDB, FS_EIO, FS_ENOMEM. */
+int fs_index_build_from(fs_db *db, const char *dir, const fs_index *trained,
+                        fs_index_info *info, fs_error *err);
+
+/* Merges the shards' indexes of the sharded db in dir (each made by
+ * fs_index_build_from with trained) into dir/faces.faiss.  An index type
+ * FAISS cannot merge (HNSW) is filled from the vectors instead.
+ * Errors: FS_EINDEX (a shard's index missing or from another build), FS_EDB,
+ * FS_EIO, FS_ENOMEM. */
+int fs_index_merge_shards(fs_db *db, const char *dir, const fs_index *trained,
+                          fs_index_info *info, fs_error *err);
+
+/* Opens the indexes of the shards s with s % stride == offset of the sharded
+ * database in dir, as one fs_index (merged in memory where FAISS can), whose
+ * info is the merged index's sidecar; with no such shard, an empty index
+ * whose searches find nothing.  Errors: FS_ENOTFOUND (not built), FS_EINDEX
+ * (a shard's index is missing or from another build), FS_EIO, FS_ENOMEM. */
+int fs_index_open_shards(const char *dir, int stride, int offset, fs_index **ix,
+                         fs_error *err);
+
+/* Merges the k results (sorted, as fs_index_search gives) in dist2/ids2 into
+ * those in dist/ids, keeping the k nearest. */
+void fs_index_merge_topk(int k, float *dist, int64_t *ids, const float *dist2,
+                         const int64_t *ids2);
 
 /* Loads dir/faces.faiss and its sidecar, checking that they belong together.
  * Errors: FS_ENOTFOUND (no index: run facesearch build), FS_EINDEX (mismatch,

@@ -164,6 +164,13 @@ int fs_db_create_sharded(const char *dir, int n_shards, const fs_db_model *model
 int fs_db_open_shards(const char *dir, const fs_db_options *opts, int stride, int offset,
                       fs_db **db, fs_error *err);
 
+/* Writes dir's shard i folder (dir/shard-NNNN) into out. */
+void fs_db_shard_dir(const char *dir, int i, char *out, size_t cap);
+
+/* The shard count in dir's manifest, or 0 when dir holds no manifest (a
+ * plain database, or none).  Errors: FS_EDB (unreadable manifest), FS_EIO. */
+int fs_db_shards_in(const char *dir, int *n_shards, fs_error *err);
+
 /* The number of shards behind db, 0 for a plain database. */
 int fs_db_shard_count(const fs_db *db);
 

@@ -75,7 +75,13 @@ int fs_knn_graph(fs_index *ix, const float *vecs, const uint64_t *ids,
         free(e);
         return rc;
     }
-    /* Found from both ends: keep one, with the larger weight. */
+    *edges = e;
+    *n_edges = fs_edges_unique(e, m); /* found from both ends: keep one */
+    return FS_OK;
+}
+
+size_t fs_edges_unique(fs_edge *e, size_t m)
+{
     qsort(e, m, sizeof *e, by_nodes);
     size_t w = 0;
     for (size_t i = 0; i < m; i++) {
@@ -86,7 +92,5 @@ int fs_knn_graph(fs_index *ix, const float *vecs, const uint64_t *ids,
         }
         e[w++] = e[i];
     }
-    *edges = e;
-    *n_edges = w;
-    return FS_OK;
+    return w;
 }

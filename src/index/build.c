@@ -80,7 +80,7 @@ static int factory_index(const char *factory, int dim, FaissMetricType metric, F
  * indexes take them directly; an index that numbers its vectors itself
  * (Flat, HNSW, PQ, or a refine stage, which the factory always puts
  * outermost) gets an id map around it, or add_with_ids would fail. */
-static int new_index(const char *factory, int dim, FaissIndex **out, fs_error *err)
+int fs_index_new_faiss(const char *factory, int dim, FaissIndex **out, fs_error *err)
 {
     FaissIndex *ix;
     /* Descriptors are unit vectors, so the inner product ranks exactly as the
@@ -137,6 +137,30 @@ static int sample_cb(void *ctx, uint64_t id, const float *v)
     return 0;
 }
 
+static int sample_snap(fs_db_snap *snap, int dim, uint64_t cap, uint64_t seed, float *out,
+                       uint64_t *n, fs_error *err)
+{
+    sampler s = {out, dim, cap, 0, seed};
+    int rc = cap ? fs_db_foreach_vector(snap, 0, sample_cb, &s, err) : FS_OK;
+    *n = s.seen < cap ? s.seen : cap;
+    return rc;
+}
+
+int fs_index_sample(fs_db *db, uint64_t cap, uint64_t seed, float *out, uint64_t *n,
+                    fs_error *err)
+{
+    fs_db_snap *snap;
+    fs_db_stats st;
+    *n = 0;
+    int rc = fs_db_snap_begin(db, &snap, err);
+    if (rc != FS_OK)
+        return rc;
+    if ((rc = fs_db_stats_get(snap, &st, err)) == FS_OK)
+        rc = sample_snap(snap, st.dim, cap, seed, out, n, err);
+    fs_db_snap_end(snap);
+    return rc;
+}
+
 /* Adds vectors to the index in chunks of CHUNK. */
 #define CHUNK 65536
 
@@ -146,7 +170,6 @@ typedef struct adder {
     float *buf;
     idx_t *ids;
     int n;
-    uint64_t added;
     fs_error *err;
 } adder;
 
@@ -156,7 +179,6 @@ static int flush(adder *a)
         return 0;
     if (faiss_Index_add_with_ids(a->ix, a->n, a->buf, a->ids))
         return fs_index_faiss_fail(a->err, "adding vectors");
-    a->added += (uint64_t)a->n;
     a->n = 0;
     return 0;
 }
@@ -169,6 +191,20 @@ static int add_cb(void *ctx, uint64_t id, const float *v)
     return a->n == CHUNK ? flush(a) : 0;
 }
 
+int fs_index_add_db(FaissIndex *ix, fs_db_snap *snap, uint64_t from, fs_error *err)
+{
+    int dim = faiss_Index_d(ix), rc;
+    adder a = {ix, dim, malloc(sizeof(float) * CHUNK * (size_t)dim),
+               malloc(sizeof(idx_t) * CHUNK), 0, err};
+    if (!a.buf || !a.ids)
+        rc = fs_fail(err, FS_ENOMEM, "out of memory");
+    else if ((rc = fs_db_foreach_vector(snap, from, add_cb, &a, err)) == FS_OK)
+        rc = flush(&a);
+    free(a.buf);
+    free(a.ids);
+    return rc;
+}
+
 static int64_t wall_ns(void)
 {
     struct timespec ts;
@@ -176,8 +212,19 @@ static int64_t wall_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Writes ix to dir/faces.faiss through a temporary file + rename. */
-static int write_index(FaissIndex *ix, const char *dir, fs_index_info *info, fs_error *err)
+void fs_index_info_finish(fs_index_info *info, FaissIndex *ix, const fs_db_stats *st)
+{
+    info->count = (uint64_t)faiss_Index_ntotal(ix);
+    info->dim = st->dim;
+    snprintf(info->model_id, sizeof info->model_id, "%s", st->model_id);
+    snprintf(info->faiss_build, sizeof info->faiss_build, "%s", FS_FAISS_BUILD);
+    info->db_next_face = st->next_face_id;
+    info->db_faces_removed = st->faces_removed;
+    info->db_generation = st->generation;
+    info->built_ns = wall_ns();
+}
+
+int fs_index_write(FaissIndex *ix, const char *dir, fs_index_info *info, fs_error *err)
 {
     char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/%s", dir, FS_INDEX_FILE);
@@ -216,10 +263,6 @@ static int try_incremental(const char *dir, const fs_db_stats *st, const char *f
     fs_error e = {0};
     uint64_t size;
     char fp[65];
-    /* A sharded database's summed id counters cannot say which faces are
-     * new in which shard: it is always built afresh. */
-    if (st->shards)
-        return 0;
     if (fs_index_sidecar_read(side, old, &e) != FS_OK ||
         fs_index_fingerprint(path, &size, fp, &e) != FS_OK || strcmp(fp, old->fingerprint) != 0)
         return 0;
@@ -228,6 +271,38 @@ static int try_incremental(const char *dir, const fs_db_stats *st, const char *f
         (factory && strcmp(factory, old->factory) != 0))
         return 0;
     return fs_index_read_faiss(path, ix, &e) == FS_OK;
+}
+
+int fs_index_plan(const fs_index_build_opts *o, uint64_t n, int dim, char *factory, size_t fcap,
+                  uint64_t *train_cap, fs_error *err)
+{
+    if (o->factory && *o->factory && strcmp(o->factory, "auto") != 0)
+        snprintf(factory, fcap, "%s", o->factory);
+    else
+        fs_index_auto_factory(n, dim, factory, fcap);
+    FaissIndex *ix;
+    int rc = fs_index_new_faiss(factory, dim, &ix, err);
+    if (rc != FS_OK)
+        return rc;
+    uint64_t cap = 0;
+    if (!faiss_Index_is_trained(ix)) {
+        /* k-means wants >= 39 points per centroid and FAISS subsamples
+         * beyond 256; cap the pass's memory at 1M vectors (2 GB at 512-D). */
+        cap = o->train_max;
+        if (!cap) {
+            uint64_t nlist = fs_index_factory_nlist(factory);
+            cap = 256 * (nlist ? nlist : 256);
+            if (cap < 65536)
+                cap = 65536;
+            if (cap > 1000000)
+                cap = 1000000;
+        }
+        if (cap > n)
+            cap = n;
+    }
+    faiss_Index_free(ix);
+    *train_cap = cap;
+    return FS_OK;
 }
 
 int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *o,
@@ -255,80 +330,50 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *o,
     }
     if (o->threads > 0)
         omp_set_num_threads(o->threads);
+    if (st.shards) {
+        /* The shards' counters cannot say which faces are new in which
+         * shard: a sharded database is always built afresh. */
+        fs_db_snap_end(snap);
+        return fs_index_build_sharded(db, dir, o, info, err);
+    }
     const char *factory = o->factory && *o->factory && strcmp(o->factory, "auto") != 0
                               ? o->factory : NULL;
     memset(info, 0, sizeof *info);
     FaissIndex *ix = NULL;
     fs_index_info old;
-    uint64_t from = 0;
+    uint64_t from = 0, cap = 0;
     if (o->incremental && try_incremental(dir, &st, factory, &ix, &old)) {
         from = old.db_next_face;
         *info = old;
         info->incremental = 1;
-    } else {
-        char autobuf[128];
-        if (!factory)
-            factory = fs_index_auto_factory(st.faces, st.dim, autobuf, sizeof autobuf);
-        snprintf(info->factory, sizeof info->factory, "%s", factory);
-        if ((rc = new_index(factory, st.dim, &ix, err)) != FS_OK) {
-            fs_db_snap_end(snap);
-            return rc;
-        }
-        if (!faiss_Index_is_trained(ix)) {
-            /* k-means wants >= 39 points per centroid and FAISS subsamples
-             * beyond 256; cap the pass's memory at 1M vectors (2 GB at 512-D). */
-            uint64_t cap = o->train_max;
-            if (!cap) {
-                uint64_t nlist = fs_index_factory_nlist(factory);
-                cap = 256 * (nlist ? nlist : 256);
-                if (cap < 65536)
-                    cap = 65536;
-                if (cap > 1000000)
-                    cap = 1000000;
-            }
-            if (cap > st.faces)
-                cap = st.faces;
-            sampler s = {malloc(sizeof(float) * cap * (size_t)st.dim), st.dim, cap, 0,
-                         o->seed ? o->seed : 42};
-            double tt = fs_now();
-            if (!s.buf) {
-                rc = fs_fail(err, FS_ENOMEM, "out of memory for %llu training vectors",
-                             (unsigned long long)cap);
-            } else if ((rc = fs_db_foreach_vector(snap, 0, sample_cb, &s, err)) == FS_OK &&
-                       faiss_Index_train(ix, (idx_t)(s.seen < cap ? s.seen : cap), s.buf)) {
-                rc = fs_index_faiss_fail(err, "training");
-            }
-            free(s.buf);
-            info->train_size = s.seen < cap ? s.seen : cap;
-            info->train_s = fs_now() - tt;
-        }
+    } else if ((rc = fs_index_plan(o, st.faces, st.dim, info->factory, sizeof info->factory,
+                                   &cap, err)) == FS_OK &&
+               (rc = fs_index_new_faiss(info->factory, st.dim, &ix, err)) == FS_OK && cap) {
+        float *buf = malloc(sizeof(float) * cap * (size_t)st.dim);
+        double tt = fs_now();
+        if (!buf)
+            rc = fs_fail(err, FS_ENOMEM, "out of memory for %llu training vectors",
+                         (unsigned long long)cap);
+        else if ((rc = sample_snap(snap, st.dim, cap, o->seed ? o->seed : 42, buf,
+                                   &info->train_size, err)) == FS_OK &&
+                 faiss_Index_train(ix, (idx_t)info->train_size, buf))
+            rc = fs_index_faiss_fail(err, "training");
+        free(buf);
+        info->train_s = fs_now() - tt;
     }
     if (rc == FS_OK) {
         double ta = fs_now();
-        adder a = {ix, st.dim, malloc(sizeof(float) * CHUNK * (size_t)st.dim),
-                   malloc(sizeof(idx_t) * CHUNK), 0, 0, err};
-        if (!a.buf || !a.ids)
-            rc = fs_fail(err, FS_ENOMEM, "out of memory");
-        else if ((rc = fs_db_foreach_vector(snap, from, add_cb, &a, err)) == FS_OK)
-            rc = flush(&a);
-        free(a.buf);
-        free(a.ids);
+        rc = fs_index_add_db(ix, snap, from, err);
         info->add_s = fs_now() - ta;
     }
     fs_db_snap_end(snap);
     if (rc == FS_OK) {
-        info->count = (uint64_t)faiss_Index_ntotal(ix);
-        info->dim = st.dim;
-        snprintf(info->model_id, sizeof info->model_id, "%s", st.model_id);
-        snprintf(info->faiss_build, sizeof info->faiss_build, "%s", FS_FAISS_BUILD);
-        info->db_next_face = st.next_face_id;
-        info->db_faces_removed = st.faces_removed;
-        info->db_generation = st.generation;
-        info->built_ns = wall_ns();
+        fs_index_info_finish(info, ix, &st);
         info->build_s = fs_now() - t0;
-        rc = write_index(ix, dir, info, err);
+        rc = fs_index_write(ix, dir, info, err);
     }
-    faiss_Index_free(ix);
+    if (ix)
+        faiss_Index_free(ix);
     return rc;
 }
 
@@ -341,7 +386,7 @@ int fs_index_from_vectors(const char *factory, int dim, const float *vecs, const
         return fs_fail(err, FS_ENOMEM, "out of memory");
     snprintf(ix->info.factory, sizeof ix->info.factory, "%s", factory ? factory : "IDMap,Flat");
     ix->info.dim = dim;
-    int rc = new_index(ix->info.factory, dim, &ix->faiss, err);
+    int rc = fs_index_new_faiss(ix->info.factory, dim, &ix->faiss, err);
     if (rc != FS_OK)
         ;
     else if (!faiss_Index_is_trained(ix->faiss) && faiss_Index_train(ix->faiss, (idx_t)n, vecs))

@@ -7,9 +7,33 @@
 #include "facesearch/index.h"
 
 struct fs_index {
-    FaissIndex *faiss;
+    FaissIndex *faiss; /* NULL: an empty set of shards (finds nothing) */
     fs_index_info info;
+    /* Shards' indexes FAISS could not merge into faiss (HNSW): searched one
+     * by one, their results merged. */
+    FaissIndex **more;
+    int n_more;
 };
+
+/* An empty index from a factory string, able to take face ids (build.c).
+ * Errors: FS_EINDEX. */
+int fs_index_new_faiss(const char *factory, int dim, FaissIndex **out, fs_error *err);
+
+/* Adds the vectors of snap with face ids >= from.  Errors: FS_EINDEX, FS_EDB,
+ * FS_ENOMEM. */
+int fs_index_add_db(FaissIndex *ix, fs_db_snap *snap, uint64_t from, fs_error *err);
+
+/* Fills info's count and database fields from ix and st, and the time. */
+void fs_index_info_finish(fs_index_info *info, FaissIndex *ix, const fs_db_stats *st);
+
+/* Writes ix to dir/faces.faiss through a temporary file + rename, then the
+ * sidecar info (its size and fingerprint filled in here).  Errors: FS_EIO,
+ * FS_EINDEX. */
+int fs_index_write(FaissIndex *ix, const char *dir, fs_index_info *info, fs_error *err);
+
+/* fs_index_build for a sharded database (shards.c). */
+int fs_index_build_sharded(fs_db *db, const char *dir, const fs_index_build_opts *o,
+                           fs_index_info *info, fs_error *err);
 
 /* FAISS's last error as FS_EINDEX with context. */
 int fs_index_faiss_fail(fs_error *err, const char *what);
@@ -34,6 +58,10 @@ extern "C" {
  * each query's lists.  Returns 1, or 0 when index holds no IVF.  Never throws
  * (faiss_shim.cpp, the C++ the C API lacks). */
 int fs_index_faiss_parallel_mode(FaissIndex *index, int mode);
+/* Moves src's vectors into dst, which must share its trained parts (same
+ * transform, coarse quantizer and codes).  Returns 0, or -1 with FAISS's
+ * reason in why (e.g. an HNSW, which FAISS cannot merge). */
+int fs_index_faiss_merge(FaissIndex *dst, FaissIndex *src, char *why, size_t cap);
 #ifdef __cplusplus
 }
 #endif

@@ -68,13 +68,14 @@ int fs_index_sidecar_write(const char *path, const fs_index_info *in, fs_error *
             "  \"db_faces_removed\": %llu,\n  \"db_generation\": %llu,\n"
             "  \"train_size\": %llu,\n  \"built_ns\": %lld,\n  \"build_s\": %.3f,\n"
             "  \"train_s\": %.3f,\n  \"add_s\": %.3f,\n  \"incremental\": %d,\n"
-            "  \"file_bytes\": %llu,\n  \"fingerprint\": \"%s\"\n}\n",
+            "  \"file_bytes\": %llu,\n  \"fingerprint\": \"%s\",\n  \"trained\": \"%s\",\n"
+            "  \"merge_s\": %.3f\n}\n",
             in->factory, in->model_id, in->faiss_build, in->dim,
             (unsigned long long)in->count, (unsigned long long)in->db_next_face,
             (unsigned long long)in->db_faces_removed, (unsigned long long)in->db_generation,
             (unsigned long long)in->train_size, (long long)in->built_ns, in->build_s,
             in->train_s, in->add_s, in->incremental, (unsigned long long)in->file_bytes,
-            in->fingerprint);
+            in->fingerprint, in->trained, in->merge_s);
     if (n < 0 || (size_t)n >= sizeof text)
         return fs_fail(err, FS_EINTERNAL, "%s: sidecar text too long", path);
     return fs_write_file_atomic(path, text, (size_t)n, err);
@@ -120,6 +121,8 @@ int fs_index_sidecar_read(const char *path, fs_index_info *out, fs_error *err)
     out->add_s = fs_json_number(fs_json_get(j, "add_s"), 0);
     out->incremental = (int)fs_json_number(fs_json_get(j, "incremental"), 0);
     out->file_bytes = (uint64_t)fs_json_number(fs_json_get(j, "file_bytes"), 0);
+    out->merge_s = fs_json_number(fs_json_get(j, "merge_s"), 0);
+    copy_str(j, "trained", out->trained, sizeof out->trained);
     fs_json_free(j);
     return FS_OK;
 }

@@ -19,7 +19,7 @@ uint32_t fs_shard_of_path(const char *path, uint32_t n_shards)
     return n_shards ? (uint32_t)(v % n_shards) : 0;
 }
 
-static void shard_dir(const char *dir, int i, char *out, size_t cap)
+void fs_db_shard_dir(const char *dir, int i, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/shard-%04d", dir, i);
 }
@@ -94,7 +94,7 @@ int fs_db_create_sharded(const char *dir, int n, const fs_db_model *model, fs_er
      * exists: a killed run leaves no manifest, so nothing opens half a set. */
     for (int i = 0; i < n; i++) {
         char sd[4200];
-        shard_dir(dir, i, sd, sizeof sd);
+        fs_db_shard_dir(dir, i, sd, sizeof sd);
         fs_db_options o = {FS_DB_CREATE, model, 0, (uint64_t)i << FS_SHARD_SHIFT};
         fs_db *db;
         if ((rc = fs_db_open(sd, &o, &db, err)) != FS_OK)
@@ -102,6 +102,14 @@ int fs_db_create_sharded(const char *dir, int n, const fs_db_model *model, fs_er
         fs_db_close(db);
     }
     return have == n ? FS_OK : write_manifest(dir, n, model, err);
+}
+
+int fs_db_shards_in(const char *dir, int *n, fs_error *err)
+{
+    int rc = manifest_shards(dir, n, err);
+    if (rc == FS_ENOTFOUND)
+        *n = 0;
+    return rc == FS_ENOTFOUND ? FS_OK : rc;
 }
 
 int fs_db_shard_count(const fs_db *db)
@@ -131,7 +139,7 @@ int fs_shards_open(const char *dir, const fs_db_options *opts, int stride, int o
     fs_db *first = NULL;
     for (int i = offset; i < n; i += stride) {
         char sd[4200], f[4300];
-        shard_dir(dir, i, sd, sizeof sd);
+        fs_db_shard_dir(dir, i, sd, sizeof sd);
         snprintf(f, sizeof f, "%s/%s", sd, FS_DB_FILE);
         struct stat st;
         if (stat(f, &st) != 0)

@@ -2,7 +2,7 @@
  * bench/synth_db — a database of N synthetic photos, made without the CNN.
  *
  *   synth_db --out DIR --photos N [--model-db DIR] [--faces-per-photo K]
- *            [--per-identity M] [--seed S] [--report N] [--queries Q]
+ *            [--per-identity M] [--seed S] [--report N] [--queries Q] [--shards S]
  *
  * Each photo record gets K faces with plausible boxes/landmarks and
  * descriptors from the model of synth.c (fitted to --model-db, typically an
@@ -15,6 +15,8 @@
  * each face, in face-id order, for clustering and recall checks.  With
  * --queries Q, also writes DIR/synth_queries.f32: Q new faces of identities
  * already in the database (not stored), the queries of the index benchmark.
+ * With --shards S, DIR becomes a sharded database of S shards (facesearch
+ * init --shards); its labels are then in commit order, not face-id order.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ int main(int argc, char **argv)
     long long report = atoll(arg(argc, argv, "--report", "100000"));
     uint64_t seed = (uint64_t)atoll(arg(argc, argv, "--seed", "7"));
     long long queries = atoll(arg(argc, argv, "--queries", "0"));
+    int shards = atoi(arg(argc, argv, "--shards", "0"));
     if (!out || photos <= 0 || per_photo < 1 || per_photo > 16 || per_ident < 1) {
         fprintf(stderr, "usage: synth_db --out DIR --photos N [--model-db DIR] "
                         "[--faces-per-photo K] [--per-identity M] [--seed S] [--report N]\n");
@@ -83,7 +86,8 @@ int main(int argc, char **argv)
     fs_db_model model = {model_id, "", m.dim};
     fs_db_options o = {FS_DB_CREATE, &model, 0, 0};
     fs_db *db;
-    if (fs_db_open(out, &o, &db, &e) != FS_OK) {
+    if ((shards > 0 && fs_db_create_sharded(out, shards, &model, &e) != FS_OK) ||
+        fs_db_open(out, &o, &db, &e) != FS_OK) {
         fprintf(stderr, "synth_db: %s\n", e.msg);
         return 2;
     }

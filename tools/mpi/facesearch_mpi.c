@@ -3,10 +3,12 @@
  *
  *   mpirun -n N facesearch-mpi <command> --db DIR ...     (or under srun)
  *
- * Same commands and flags as facesearch.  ingest runs on every rank, each
- * writing the shards s with s % N == rank of a sharded database (facesearch
- * init --shards S).  Every other command runs on rank 0 over the whole
- * database while the other ranks wait; the job exits with rank 0's status.
+ * Same commands and flags as facesearch.  On a sharded database (facesearch
+ * init --shards S) each rank works on the shards s with s % N == rank:
+ * ingest writes them, build samples and fills their indexes (rank 0 trains
+ * once and merges), query and dedup search them (rank 0 merges the top-k).
+ * Every other command, and these on a plain database, runs on rank 0 alone
+ * while the other ranks wait; the job exits with rank 0's status.
  */
 #include <malloc.h>
 #include <mpi.h>
@@ -22,10 +24,14 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mpirun -n N facesearch-mpi <command> [<args>]   (or srun ...)\n"
             "\n"
-            "facesearch over the ranks of an MPI job.  'ingest' runs on every rank, each\n"
-            "writing its share of the shards of a database made by\n"
-            "'facesearch init --db DIR --shards S' (shard s on rank s %% N); the other\n"
-            "commands run on rank 0 over the whole database.\n"
+            "facesearch over the ranks of an MPI job, on a database made by\n"
+            "'facesearch init --db DIR --shards S'; shard s belongs to rank s %% N.\n"
+            "  ingest   every rank ingests the photos of its shards\n"
+            "  build    ranks sample and fill their shards' indexes; rank 0 trains once\n"
+            "           and merges them into DIR/faces.faiss\n"
+            "  query    ranks search their shards' indexes; rank 0 merges and prints\n"
+            "  dedup    ranks search their own faces' neighbours over all shards\n"
+            "The other commands run on rank 0 over the whole database.\n"
             "\n"
             "Commands:\n");
     command_list(f);
@@ -51,6 +57,8 @@ int main(int argc, char **argv)
     const fs_command *c = command_find(name);
     if (strcmp(name, "ingest") == 0) {
         rc = mpi_cmd_ingest(argc - 1, argv + 1, rank, size);
+    } else if (!strcmp(name, "build") || !strcmp(name, "query") || !strcmp(name, "dedup")) {
+        rc = mpi_cmd_index(name, argc - 1, argv + 1, rank, size);
     } else if (rank == 0) {
         if (c)
             rc = c->run(argc - 1, argv + 1);

@@ -1,0 +1,323 @@
+/* The indexes of a sharded database: one trained empty index, copied and
+ * filled per shard, merged into dir/faces.faiss (see facesearch/index.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <faiss/c_api/index_io_c.h>
+
+#include "facesearch/hash.h"
+#include "internal.h"
+
+uint64_t fs_index_shard_quota(uint64_t cap, uint64_t shard_faces, uint64_t total_faces)
+{
+    /* cap <= 1M and a shard holds < 2^40 faces: the product fits. */
+    return total_faces ? cap * shard_faces / total_faces : 0;
+}
+
+int fs_index_to_bytes(const fs_index *ix, uint8_t **buf, size_t *len, fs_error *err)
+{
+    char *p = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&p, &n);
+    if (!f)
+        return fs_fail(err, FS_ENOMEM, "out of memory");
+    int bad = faiss_write_index(ix->faiss, f);
+    if (fclose(f) != 0 && !bad) {
+        free(p);
+        return fs_fail(err, FS_ENOMEM, "out of memory for the index's bytes");
+    }
+    if (bad) {
+        free(p);
+        return fs_index_faiss_fail(err, "serialising the index");
+    }
+    *buf = (uint8_t *)p;
+    *len = n;
+    return FS_OK;
+}
+
+static int read_bytes(const uint8_t *buf, size_t len, FaissIndex **out, fs_error *err)
+{
+    FILE *f = fmemopen((void *)buf, len, "rb");
+    if (!f)
+        return fs_fail(err, FS_ENOMEM, "out of memory");
+    int bad = faiss_read_index(f, 0, out);
+    fclose(f);
+    return bad ? fs_index_faiss_fail(err, "reading an index from bytes") : FS_OK;
+}
+
+/* The trained index's fingerprint: sha256 of its bytes. */
+static void bytes_fingerprint(const uint8_t *buf, size_t len, char hex[65])
+{
+    uint8_t d[32];
+    fs_sha256(buf, len, d);
+    fs_sha256_hex(d, hex);
+}
+
+int fs_index_from_bytes(const uint8_t *buf, size_t len, const char *factory,
+                        uint64_t train_size, fs_index **out, fs_error *err)
+{
+    fs_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return fs_fail(err, FS_ENOMEM, "out of memory");
+    int rc = read_bytes(buf, len, &ix->faiss, err);
+    if (rc != FS_OK) {
+        free(ix);
+        return rc;
+    }
+    ix->info.dim = faiss_Index_d(ix->faiss);
+    ix->info.count = (uint64_t)faiss_Index_ntotal(ix->faiss);
+    ix->info.train_size = train_size;
+    snprintf(ix->info.factory, sizeof ix->info.factory, "%s", factory);
+    bytes_fingerprint(buf, len, ix->info.trained);
+    *out = ix;
+    return FS_OK;
+}
+
+int fs_index_train(const char *factory, int dim, const float *sample, uint64_t n,
+                   fs_index **out, fs_error *err)
+{
+    *out = NULL;
+    FaissIndex *f;
+    int rc = fs_index_new_faiss(factory, dim, &f, err);
+    if (rc != FS_OK)
+        return rc;
+    if (faiss_Index_is_trained(f)) {
+        n = 0;
+    } else if (faiss_Index_train(f, (idx_t)n, sample)) {
+        faiss_Index_free(f);
+        return fs_index_faiss_fail(err, "training");
+    }
+    /* Round-trip through bytes so that the fingerprint is that of what
+     * every process receives. */
+    fs_index tmp = {.faiss = f};
+    uint8_t *buf;
+    size_t len;
+    rc = fs_index_to_bytes(&tmp, &buf, &len, err);
+    faiss_Index_free(f);
+    if (rc != FS_OK)
+        return rc;
+    rc = fs_index_from_bytes(buf, len, factory, n, out, err);
+    free(buf);
+    return rc;
+}
+
+static int clone_trained(const fs_index *t, FaissIndex **out, fs_error *err)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = fs_index_to_bytes(t, &buf, &len, err);
+    if (rc == FS_OK) {
+        rc = read_bytes(buf, len, out, err);
+        free(buf);
+    }
+    return rc;
+}
+
+/* The sidecar fields an index filled from trained inherits from it. */
+static void info_from_trained(fs_index_info *info, const fs_index *t)
+{
+    snprintf(info->factory, sizeof info->factory, "%s", t->info.factory);
+    snprintf(info->trained, sizeof info->trained, "%s", t->info.trained);
+    info->train_size = t->info.train_size;
+}
+
+int fs_index_build_from(fs_db *db, const char *dir, const fs_index *trained,
+                        fs_index_info *info, fs_error *err)
+{
+    double t0 = fs_now();
+    memset(info, 0, sizeof *info);
+    info_from_trained(info, trained);
+    fs_db_snap *snap;
+    fs_db_stats st;
+    FaissIndex *ix = NULL;
+    int rc = fs_db_snap_begin(db, &snap, err);
+    if (rc != FS_OK)
+        return rc;
+    if ((rc = fs_db_stats_get(snap, &st, err)) == FS_OK && st.dim != trained->info.dim)
+        rc = fs_fail(err, FS_EINDEX, "%s: %d-D vectors, the trained index takes %d-D", dir,
+                     st.dim, trained->info.dim);
+    if (rc == FS_OK && (rc = clone_trained(trained, &ix, err)) == FS_OK)
+        rc = fs_index_add_db(ix, snap, 0, err);
+    fs_db_snap_end(snap);
+    if (rc == FS_OK) {
+        fs_index_info_finish(info, ix, &st);
+        info->add_s = info->build_s = fs_now() - t0;
+        rc = fs_index_write(ix, dir, info, err);
+    }
+    if (ix)
+        faiss_Index_free(ix);
+    return rc;
+}
+
+/* Opens shard i's index and checks it was filled from the build whose
+ * trained fingerprint is `trained`. */
+static int open_shard(const char *dir, int i, const char *trained, fs_index **part,
+                      fs_error *err)
+{
+    char sd[4200];
+    fs_db_shard_dir(dir, i, sd, sizeof sd);
+    int rc = fs_index_open(sd, part, err);
+    if (rc == FS_ENOTFOUND)
+        return fs_fail(err, FS_EINDEX, "%s: shard %d has no index (run facesearch build)", sd,
+                       i);
+    if (rc == FS_OK && strcmp((*part)->info.trained, trained) != 0) {
+        fs_index_close(*part);
+        *part = NULL;
+        return fs_fail(err, FS_EINDEX, "%s: this shard's index is not from the last build "
+                       "(an interrupted build?); run facesearch build", sd);
+    }
+    return rc;
+}
+
+int fs_index_merge_shards(fs_db *db, const char *dir, const fs_index *trained,
+                          fs_index_info *info, fs_error *err)
+{
+    double t0 = fs_now();
+    int n = fs_db_shard_count(db), rc = FS_OK;
+    if (n <= 0)
+        return fs_fail(err, FS_EUSAGE, "%s: not a sharded database", dir);
+    double train_s = info->train_s, add_s = info->add_s, build_s = info->build_s;
+    memset(info, 0, sizeof *info);
+    info_from_trained(info, trained);
+    FaissIndex *merged = NULL;
+    char why[512] = "";
+    rc = clone_trained(trained, &merged, err);
+    for (int i = 0; rc == FS_OK && i < n && !why[0]; i++) {
+        fs_index *part;
+        if ((rc = open_shard(dir, i, trained->info.trained, &part, err)) != FS_OK)
+            break;
+        fs_index_faiss_merge(merged, part->faiss, why, sizeof why);
+        fs_index_close(part);
+    }
+    fs_db_snap *snap = NULL;
+    fs_db_stats st;
+    if (rc == FS_OK)
+        rc = fs_db_snap_begin(db, &snap, err);
+    if (rc == FS_OK)
+        rc = fs_db_stats_get(snap, &st, err);
+    if (rc == FS_OK && why[0]) {
+        /* FAISS cannot merge this type (HNSW): fill one copy from every
+         * shard's vectors instead. */
+        faiss_Index_free(merged);
+        merged = NULL;
+        if ((rc = clone_trained(trained, &merged, err)) == FS_OK)
+            rc = fs_index_add_db(merged, snap, 0, err);
+    }
+    fs_db_snap_end(snap);
+    if (rc == FS_OK) {
+        fs_index_info_finish(info, merged, &st);
+        info->train_s = train_s;
+        info->add_s = add_s;
+        info->merge_s = fs_now() - t0;
+        info->build_s = build_s + info->merge_s;
+        rc = fs_index_write(merged, dir, info, err);
+    }
+    if (merged)
+        faiss_Index_free(merged);
+    return rc;
+}
+
+int fs_index_build_sharded(fs_db *db, const char *dir, const fs_index_build_opts *o,
+                           fs_index_info *info, fs_error *err)
+{
+    double t0 = fs_now();
+    int n = fs_db_shard_count(db), rc = FS_OK;
+    uint64_t *faces = calloc((size_t)n, sizeof *faces), total = 0, cap = 0, got = 0;
+    int dim = 0;
+    if (!faces)
+        return fs_fail(err, FS_ENOMEM, "out of memory");
+    for (int i = 0; rc == FS_OK && i < n; i++) {
+        fs_db_snap *snap;
+        fs_db_stats st;
+        if ((rc = fs_db_snap_begin(fs_db_shard(db, i), &snap, err)) != FS_OK)
+            break;
+        if ((rc = fs_db_stats_get(snap, &st, err)) == FS_OK) {
+            faces[i] = st.faces;
+            total += st.faces;
+            dim = st.dim;
+        }
+        fs_db_snap_end(snap);
+    }
+    char factory[128];
+    float *sample = NULL;
+    fs_index *trained = NULL;
+    if (rc == FS_OK)
+        rc = fs_index_plan(o, total, dim, factory, sizeof factory, &cap, err);
+    if (rc == FS_OK && !(sample = malloc(sizeof(float) * (cap ? cap : 1) * (size_t)dim)))
+        rc = fs_fail(err, FS_ENOMEM, "out of memory for %llu training vectors",
+                     (unsigned long long)cap);
+    uint64_t seed = o->seed ? o->seed : 42;
+    for (int i = 0; rc == FS_OK && cap && i < n; i++) {
+        uint64_t k;
+        rc = fs_index_sample(fs_db_shard(db, i), fs_index_shard_quota(cap, faces[i], total),
+                             seed + (uint64_t)i, sample + got * (uint64_t)dim, &k, err);
+        got += k;
+    }
+    double tt = fs_now();
+    if (rc == FS_OK)
+        rc = fs_index_train(factory, dim, sample, got, &trained, err);
+    free(sample);
+    info->train_s = fs_now() - tt;
+    double ta = fs_now();
+    for (int i = 0; rc == FS_OK && i < n; i++) {
+        char sd[4200];
+        fs_index_info si;
+        fs_db_shard_dir(dir, i, sd, sizeof sd);
+        rc = fs_index_build_from(fs_db_shard(db, i), sd, trained, &si, err);
+    }
+    info->add_s = fs_now() - ta;
+    info->build_s = fs_now() - t0;
+    if (rc == FS_OK)
+        rc = fs_index_merge_shards(db, dir, trained, info, err);
+    fs_index_close(trained);
+    free(faces);
+    return rc;
+}
+
+int fs_index_open_shards(const char *dir, int stride, int offset, fs_index **out,
+                         fs_error *err)
+{
+    *out = NULL;
+    int n, rc = fs_db_shards_in(dir, &n, err);
+    if (rc != FS_OK)
+        return rc;
+    if (n == 0)
+        return fs_fail(err, FS_EUSAGE, "%s: not a sharded database", dir);
+    fs_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return fs_fail(err, FS_ENOMEM, "out of memory");
+    char side[4200];
+    snprintf(side, sizeof side, "%s/%s", dir, FS_INDEX_SIDECAR);
+    rc = fs_index_sidecar_read(side, &ix->info, err);
+    if (rc == FS_ENOTFOUND)
+        rc = fs_fail(err, FS_ENOTFOUND, "%s: no index (run facesearch build)", side);
+    else if (rc == FS_OK && !ix->info.trained[0])
+        rc = fs_fail(err, FS_EINDEX, "%s: no per-shard indexes; run facesearch build", side);
+    for (int i = offset; rc == FS_OK && i < n; i += stride) {
+        fs_index *part;
+        if ((rc = open_shard(dir, i, ix->info.trained, &part, err)) != FS_OK)
+            break;
+        char why[512] = "";
+        if (!ix->faiss) {
+            ix->faiss = part->faiss;
+            part->faiss = NULL;
+        } else if (fs_index_faiss_merge(ix->faiss, part->faiss, why, sizeof why) != 0) {
+            FaissIndex **m = realloc(ix->more, sizeof *m * (size_t)(ix->n_more + 1));
+            if (!m) {
+                rc = fs_fail(err, FS_ENOMEM, "out of memory");
+            } else {
+                ix->more = m;
+                ix->more[ix->n_more++] = part->faiss;
+                part->faiss = NULL;
+            }
+        }
+        fs_index_close(part);
+    }
+    if (rc != FS_OK) {
+        fs_index_close(ix);
+        return rc;
+    }
+    *out = ix;
+    return FS_OK;
+}
