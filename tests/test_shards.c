@@ -668,6 +668,19 @@ TEST(mpi_build_query_dedup_give_the_answers_of_one_process)
     /* a single process still answers from the merged index */
     CHECK_INT(fsr("query --db %s --tsv -k 10 --nprobe 4 %s", job, q), 0);
     CHECK(strcmp(want, out) == 0);
+
+    /* --no-merge: the ranks answer from the shards' indexes alone, and one
+     * process says why it cannot. */
+    snprintf(args, sizeof args, "build --db %s --quiet --factory %s --no-merge", job, f);
+    CHECK_INT(mpi(2, args), 0);
+    char merged[600];
+    snprintf(merged, sizeof merged, "%s/faces.faiss", job);
+    CHECK(access(merged, F_OK) != 0);
+    snprintf(args, sizeof args, "query --db %s --tsv -k 10 --nprobe 4 %s", job, q);
+    CHECK_INT(mpi(3, args), 0);
+    CHECK_MSG(strcmp(want, out) == 0, "merged index:\n%.300s\nshards only:\n%.300s", want, out);
+    CHECK_INT(fsr("query --db %s --tsv -k 10 %s", job, q), 2);
+    CHECK_MSG(strstr(out, "--no-merge") != NULL, "%s", out);
 }
 
 /* Merging shard indexes: for every index family, the per-shard indexes
@@ -693,7 +706,7 @@ TEST(shards_indexes_merge_for_every_index_family)
                                  &e) == FS_OK);
     fs_db_snap_end(snap);
     for (size_t f = 0; f < sizeof factories / sizeof *factories; f++) {
-        fs_index_build_opts o = {factories[f], 0, 0, 0, 0};
+        fs_index_build_opts o = {.factory = factories[f]};
         fs_index_info info;
         fs_index *merged = NULL, *all = NULL, *half[2] = {NULL, NULL};
         CHECK_MSG(fs_index_build(db, dir, &o, &info, &e) == FS_OK, "%s: %s", factories[f], e.msg);

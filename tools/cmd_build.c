@@ -30,6 +30,9 @@ static void help(void)
            "  --incremental     only add faces newer than the index, if none were\n"
            "                    removed or replaced since (else a full rebuild)\n"
            "  --train-size N    training sample size (default: 256 per IVF list, <= 1M)\n"
+           "  --no-merge        sharded database: keep the shards' indexes only, for\n"
+           "                    facesearch-mpi query/dedup (no DIR/faces.faiss, which\n"
+           "                    would hold every face in one process's memory)\n"
            "  --threads N       threads (run.threads; 0 = all cores)\n"
            "  --json            print the sidecar as JSON\n"
            "  --quiet           print nothing on success\n"
@@ -49,7 +52,8 @@ int cmd_build_on(int argc, char **argv, const index_cluster *cl)
         {"factory", required_argument, 0, 'f'}, {"incremental", no_argument, 0, 'i'},
         {"threads", required_argument, 0, 't'}, {"train-size", required_argument, 0, 'T'},
         {"json", no_argument, 0, 'j'},       {"config", required_argument, 0, 'C'},
-        {"quiet", no_argument, 0, 'q'},      {0, 0, 0, 0},
+        {"quiet", no_argument, 0, 'q'},      {"no-merge", no_argument, 0, 'M'},
+        {0, 0, 0, 0},
     };
     int rc;
     fs_config *cfg = cli_config_open(argc, argv, &rc);
@@ -65,6 +69,7 @@ int cmd_build_on(int argc, char **argv, const index_cluster *cl)
         case 'd': rc = cli_config_set(cfg, "paths.db", optarg, "--db"); break;
         case 'f': rc = cli_config_set(cfg, "index.factory", optarg, "--factory"); break;
         case 'i': o.incremental = 1; break;
+        case 'M': o.no_merge = 1; break;
         case 't': rc = cli_config_set(cfg, "run.threads", optarg, "--threads"); break;
         case 'T': rc = cli_config_set(cfg, "index.train_size", optarg, "--train-size"); break;
         case 'j': json = 1; break;
@@ -113,7 +118,7 @@ int cmd_build_on(int argc, char **argv, const index_cluster *cl)
     } else if (!quiet) {
         printf("built %s/%s: %llu faces, factory %s (%s FAISS), %s in %.1f s "
                "(train %.1f s on %llu, add %.1f s), %.1f MiB\n",
-               dir, FS_INDEX_FILE, (unsigned long long)info.count, info.factory,
+               dir, info.fingerprint[0] ? FS_INDEX_FILE : "shard-*/" FS_INDEX_FILE, (unsigned long long)info.count, info.factory,
                info.faiss_build, info.incremental ? "incremental" : "full", info.build_s,
                info.train_s, (unsigned long long)info.train_size, info.add_s,
                (double)info.file_bytes / (1 << 20));

@@ -60,6 +60,9 @@ int fs_knn_graph(struct fs_index *ix, const float *vecs, const uint64_t *ids,
                  const uint64_t *photo, size_t n, int k, float threshold, fs_edge **edges,
                  size_t *n_edges, fs_error *err);
 
+/* The index of id in ids[0..n) (ascending), or -1. */
+long fs_ids_find(const uint64_t *ids, size_t n, uint64_t id);
+
 /* Sorts edges by their nodes and keeps one edge per pair of nodes (the
  * heaviest; each edge's a < b); returns the new count. */
 size_t fs_edges_unique(fs_edge *edges, size_t n);

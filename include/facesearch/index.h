@@ -63,6 +63,10 @@ typedef struct fs_index_build_opts {
                               was removed and the factory/model match */
     int threads;           /* FAISS OpenMP threads; 0 = all cores */
     uint64_t seed;         /* training sample selection */
+    int no_merge;          /* sharded databases: keep the shards' indexes only,
+                              no dir/faces.faiss (for facesearch-mpi query and
+                              dedup when a merged index would not fit one
+                              process's memory) */
 } fs_index_build_opts;
 
 /* The factory facesearch picks for n vectors of dimension dim (docs/index.md
@@ -97,13 +101,21 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *opts,
 int fs_index_plan(const fs_index_build_opts *opts, uint64_t n, int dim, char *factory,
                   size_t cap, uint64_t *train_cap, fs_error *err);
 
+/* Each open shard's face count into faces[s] (fs_db_open_shards may open
+ * a subset; the others' entries are left alone) and their dimension into
+ * *dim.  Errors: FS_EDB. */
+int fs_index_shard_sizes(fs_db *db, uint64_t *faces, int *dim, fs_error *err);
+
+/* The open shards' part of a training sample of cap vectors, faces[s]
+ * being every shard's count: shard by shard, fs_index_shard_quota of them
+ * each, a uniform draw (seed + s) from its vectors.  *out (malloc'ed,
+ * caller frees) receives them, got[s] each open shard's count, *n the sum.
+ * Errors: FS_EDB, FS_ENOMEM. */
+int fs_index_sample_shards(fs_db *db, const uint64_t *faces, uint64_t cap, uint64_t seed,
+                           float **out, uint64_t *got, uint64_t *n, fs_error *err);
+
 /* Shard s's share of a training sample of cap vectors. */
 uint64_t fs_index_shard_quota(uint64_t cap, uint64_t shard_faces, uint64_t total_faces);
-
-/* A uniform random sample (reservoir) of up to cap of db's vectors, written
- * to out (cap * dim floats, caller-owned); *n gets the count.  Errors: FS_EDB. */
-int fs_index_sample(fs_db *db, uint64_t cap, uint64_t seed, float *out, uint64_t *n,
-                    fs_error *err);
 
 /* A new empty index of factory, trained on the n vectors of sample (none
  * needed when the index needs no training).  Errors: FS_EINDEX, FS_ENOMEM. */
@@ -119,19 +131,19 @@ int fs_index_to_bytes(const fs_index *ix, uint8_t **buf, size_t *len, fs_error *
 int fs_index_from_bytes(const uint8_t *buf, size_t len, const char *factory,
                         uint64_t train_size, fs_index **out, fs_error *err);
 
-/* Fills a copy of trained with every vector of db and writes it with its
- * sidecar to dir/faces.faiss (atomically, as fs_index_build); for a shard,
- * dir is the shard's folder.  *info gets the sidecar.
- * Errors: FS_EINDEX, FS_EDB, FS_EIO, FS_ENOMEM. */
-int fs_index_build_from(fs_db *db, const char *dir, const fs_index *trained,
-                        fs_index_info *info, fs_error *err);
+/* Fills a copy of trained with each open shard's vectors and writes it
+ * with its sidecar to dir/shard-NNNN/faces.faiss (atomically, as
+ * fs_index_build).  Errors: FS_EINDEX, FS_EDB, FS_EIO, FS_ENOMEM. */
+int fs_index_fill_shards(fs_db *db, const char *dir, const fs_index *trained, fs_error *err);
 
 /* Merges the shards' indexes of the sharded db in dir (each made by
- * fs_index_build_from with trained) into dir/faces.faiss.  An index type
- * FAISS cannot merge (HNSW) is filled from the vectors instead.
- * Errors: FS_EINDEX (a shard's index missing or from another build), FS_EDB,
- * FS_EIO, FS_ENOMEM. */
-int fs_index_merge_shards(fs_db *db, const char *dir, const fs_index *trained,
+ * fs_index_fill_shards with trained) into dir/faces.faiss.  An index type
+ * FAISS cannot merge (HNSW) is filled from the vectors instead.  With merge
+ * 0, only checks them and writes the sidecar (no faces.faiss; an older one
+ * is removed).  *info: in, train_s, add_s and build_s so far; out, the
+ * sidecar.  Errors: FS_EINDEX (a shard's index missing or from another
+ * build), FS_EDB, FS_EIO, FS_ENOMEM. */
+int fs_index_merge_shards(fs_db *db, const char *dir, const fs_index *trained, int merge,
                           fs_index_info *info, fs_error *err);
 
 /* Opens the indexes of the shards s with s % stride == offset of the sharded

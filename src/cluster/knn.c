@@ -7,7 +7,7 @@
 
 #define BATCH 4096
 
-static long find_id(const uint64_t *ids, size_t n, uint64_t id)
+long fs_ids_find(const uint64_t *ids, size_t n, uint64_t id)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -52,7 +52,7 @@ int fs_knn_graph(fs_index *ix, const float *vecs, const uint64_t *ids,
                 int64_t id = hit[(size_t)q * k + j];
                 if (id < 0 || !(d < threshold))
                     continue;
-                long b = find_id(ids, n, (uint64_t)id);
+                long b = fs_ids_find(ids, n, (uint64_t)id);
                 if (b < 0 || (uint32_t)b == a || (photo && photo[b] == photo[a]))
                     continue;
                 if (m == cap) {

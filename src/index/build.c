@@ -214,7 +214,7 @@ static int64_t wall_ns(void)
 
 void fs_index_info_finish(fs_index_info *info, FaissIndex *ix, const fs_db_stats *st)
 {
-    info->count = (uint64_t)faiss_Index_ntotal(ix);
+    info->count = ix ? (uint64_t)faiss_Index_ntotal(ix) : 0;
     info->dim = st->dim;
     snprintf(info->model_id, sizeof info->model_id, "%s", st->model_id);
     snprintf(info->faiss_build, sizeof info->faiss_build, "%s", FS_FAISS_BUILD);

@@ -23,13 +23,19 @@ int fs_index_new_faiss(const char *factory, int dim, FaissIndex **out, fs_error 
  * FS_ENOMEM. */
 int fs_index_add_db(FaissIndex *ix, fs_db_snap *snap, uint64_t from, fs_error *err);
 
-/* Fills info's count and database fields from ix and st, and the time. */
+/* Fills info's count (0 without ix) and database fields from ix and st, and
+ * the time. */
 void fs_index_info_finish(fs_index_info *info, FaissIndex *ix, const fs_db_stats *st);
 
 /* Writes ix to dir/faces.faiss through a temporary file + rename, then the
  * sidecar info (its size and fingerprint filled in here).  Errors: FS_EIO,
  * FS_EINDEX. */
 int fs_index_write(FaissIndex *ix, const char *dir, fs_index_info *info, fs_error *err);
+
+/* A uniform random sample of up to cap of db's vectors (reservoir, one
+ * pass) into out (cap * dim floats); *n gets the count (build.c). */
+int fs_index_sample(fs_db *db, uint64_t cap, uint64_t seed, float *out, uint64_t *n,
+                    fs_error *err);
 
 /* fs_index_build for a sharded database (shards.c). */
 int fs_index_build_sharded(fs_db *db, const char *dir, const fs_index_build_opts *o,

@@ -35,7 +35,11 @@ int fs_index_open(const char *dir, fs_index **out, fs_error *err)
     uint64_t size;
     char fp[65];
     int rc = fs_index_fingerprint(path, &size, fp, err);
-    if (rc == FS_ENOTFOUND)
+    if (rc == FS_ENOTFOUND && fs_index_sidecar_read(side, &ix->info, NULL) == FS_OK &&
+        ix->info.trained[0] && !ix->info.fingerprint[0])
+        fs_fail(err, rc, "%s: built with --no-merge, so only the shards' indexes exist: search "
+                "them with mpirun facesearch-mpi, or run facesearch build", dir);
+    else if (rc == FS_ENOTFOUND)
         fs_fail(err, rc, "%s: no index (run facesearch build)", path);
     if (rc == FS_OK && (rc = fs_index_sidecar_read(side, &ix->info, err)) == FS_ENOTFOUND)
         fs_fail(err, FS_EINDEX, "%s: missing (run facesearch build)", side);

@@ -1,8 +1,10 @@
 /* The indexes of a sharded database: one trained empty index, copied and
  * filled per shard, merged into dir/faces.faiss (see facesearch/index.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <faiss/c_api/index_io_c.h>
 
@@ -122,8 +124,9 @@ static void info_from_trained(fs_index_info *info, const fs_index *t)
     info->train_size = t->info.train_size;
 }
 
-int fs_index_build_from(fs_db *db, const char *dir, const fs_index *trained,
-                        fs_index_info *info, fs_error *err)
+/* Fills a copy of trained with every vector of db, written to dir. */
+static int build_from(fs_db *db, const char *dir, const fs_index *trained, fs_index_info *info,
+                      fs_error *err)
 {
     double t0 = fs_now();
     memset(info, 0, sizeof *info);
@@ -170,7 +173,29 @@ static int open_shard(const char *dir, int i, const char *trained, fs_index **pa
     return rc;
 }
 
-int fs_index_merge_shards(fs_db *db, const char *dir, const fs_index *trained,
+/* Checks every shard's sidecar (from this build) and sums their counts. */
+static int shard_counts(const char *dir, int n, const char *trained, uint64_t *count,
+                        fs_error *err)
+{
+    *count = 0;
+    for (int i = 0; i < n; i++) {
+        char sd[4200], side[4300];
+        fs_index_info si;
+        fs_db_shard_dir(dir, i, sd, sizeof sd);
+        snprintf(side, sizeof side, "%s/%s", sd, FS_INDEX_SIDECAR);
+        int rc = fs_index_sidecar_read(side, &si, err);
+        if (rc == FS_OK && strcmp(si.trained, trained) != 0)
+            rc = fs_fail(err, FS_EINDEX, "%s: this shard's index is not from the last build "
+                         "(an interrupted build?); run facesearch build", sd);
+        if (rc != FS_OK)
+            return rc == FS_ENOTFOUND ? fs_fail(err, FS_EINDEX, "%s: shard %d has no index "
+                                                "(run facesearch build)", sd, i) : rc;
+        *count += si.count;
+    }
+    return FS_OK;
+}
+
+int fs_index_merge_shards(fs_db *db, const char *dir, const fs_index *trained, int merge,
                           fs_index_info *info, fs_error *err)
 {
     double t0 = fs_now();
@@ -182,8 +207,10 @@ int fs_index_merge_shards(fs_db *db, const char *dir, const fs_index *trained,
     info_from_trained(info, trained);
     FaissIndex *merged = NULL;
     char why[512] = "";
-    rc = clone_trained(trained, &merged, err);
-    for (int i = 0; rc == FS_OK && i < n && !why[0]; i++) {
+    uint64_t count = 0;
+    rc = merge ? clone_trained(trained, &merged, err)
+               : shard_counts(dir, n, trained->info.trained, &count, err);
+    for (int i = 0; merge && rc == FS_OK && i < n && !why[0]; i++) {
         fs_index *part;
         if ((rc = open_shard(dir, i, trained->info.trained, &part, err)) != FS_OK)
             break;
@@ -205,16 +232,94 @@ int fs_index_merge_shards(fs_db *db, const char *dir, const fs_index *trained,
             rc = fs_index_add_db(merged, snap, 0, err);
     }
     fs_db_snap_end(snap);
-    if (rc == FS_OK) {
-        fs_index_info_finish(info, merged, &st);
-        info->train_s = train_s;
-        info->add_s = add_s;
-        info->merge_s = fs_now() - t0;
-        info->build_s = build_s + info->merge_s;
-        rc = fs_index_write(merged, dir, info, err);
+    if (rc != FS_OK) {
+        if (merged)
+            faiss_Index_free(merged);
+        return rc;
     }
-    if (merged)
+    fs_index_info_finish(info, merged, &st);
+    info->train_s = train_s;
+    info->add_s = add_s;
+    info->merge_s = fs_now() - t0;
+    info->build_s = build_s + info->merge_s;
+    if (merged) {
+        rc = fs_index_write(merged, dir, info, err);
         faiss_Index_free(merged);
+        return rc;
+    }
+    /* No merged index: its sidecar alone says what the shards' indexes
+     * hold, and an older faces.faiss goes first (it would no longer match). */
+    char path[4200], side[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, FS_INDEX_FILE);
+    snprintf(side, sizeof side, "%s/%s", dir, FS_INDEX_SIDECAR);
+    info->count = count;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return fs_fail(err, FS_EIO, "%s: %s", path, strerror(errno));
+    return fs_index_sidecar_write(side, info, err);
+}
+
+int fs_index_fill_shards(fs_db *db, const char *dir, const fs_index *trained, fs_error *err)
+{
+    int rc = FS_OK;
+    for (int i = 0; rc == FS_OK && i < fs_db_shard_count(db); i++) {
+        char sd[4200];
+        fs_index_info si;
+        fs_db_shard_dir(dir, i, sd, sizeof sd);
+        if (fs_db_shard(db, i))
+            rc = build_from(fs_db_shard(db, i), sd, trained, &si, err);
+    }
+    return rc;
+}
+
+int fs_index_shard_sizes(fs_db *db, uint64_t *faces, int *dim, fs_error *err)
+{
+    int rc = FS_OK;
+    for (int i = 0; rc == FS_OK && i < fs_db_shard_count(db); i++) {
+        fs_db_snap *snap;
+        fs_db_stats st;
+        if (!fs_db_shard(db, i))
+            continue;
+        if ((rc = fs_db_snap_begin(fs_db_shard(db, i), &snap, err)) != FS_OK)
+            break;
+        if ((rc = fs_db_stats_get(snap, &st, err)) == FS_OK) {
+            faces[i] = st.faces;
+            *dim = st.dim;
+        }
+        fs_db_snap_end(snap);
+    }
+    return rc;
+}
+
+int fs_index_sample_shards(fs_db *db, const uint64_t *faces, uint64_t cap, uint64_t seed,
+                           float **out, uint64_t *got, uint64_t *n, fs_error *err)
+{
+    int shards = fs_db_shard_count(db);
+    uint64_t total = 0, want = 0;
+    *out = NULL;
+    *n = 0;
+    for (int i = 0; i < shards; i++)
+        total += faces[i];
+    for (int i = 0; i < shards; i++)
+        if (fs_db_shard(db, i))
+            want += fs_index_shard_quota(cap, faces[i], total);
+    fs_db_snap *snap;
+    fs_db_stats st = {0};
+    int rc = fs_db_snap_begin(db, &snap, err);
+    if (rc != FS_OK)
+        return rc;
+    rc = fs_db_stats_get(snap, &st, err);
+    fs_db_snap_end(snap);
+    const size_t dim = st.dim > 0 ? (size_t)st.dim : 1;
+    if (rc == FS_OK && !(*out = malloc(sizeof(float) * (want ? want : 1) * dim)))
+        rc = fs_fail(err, FS_ENOMEM, "out of memory for %llu training vectors",
+                     (unsigned long long)want);
+    for (int i = 0; rc == FS_OK && i < shards; i++) {
+        if (!fs_db_shard(db, i))
+            continue;
+        rc = fs_index_sample(fs_db_shard(db, i), fs_index_shard_quota(cap, faces[i], total),
+                             seed + (uint64_t)i, *out + *n * dim, &got[i], err);
+        *n += got[i];
+    }
     return rc;
 }
 
@@ -222,56 +327,36 @@ int fs_index_build_sharded(fs_db *db, const char *dir, const fs_index_build_opts
                            fs_index_info *info, fs_error *err)
 {
     double t0 = fs_now();
-    int n = fs_db_shard_count(db), rc = FS_OK;
-    uint64_t *faces = calloc((size_t)n, sizeof *faces), total = 0, cap = 0, got = 0;
-    int dim = 0;
-    if (!faces)
-        return fs_fail(err, FS_ENOMEM, "out of memory");
-    for (int i = 0; rc == FS_OK && i < n; i++) {
-        fs_db_snap *snap;
-        fs_db_stats st;
-        if ((rc = fs_db_snap_begin(fs_db_shard(db, i), &snap, err)) != FS_OK)
-            break;
-        if ((rc = fs_db_stats_get(snap, &st, err)) == FS_OK) {
-            faces[i] = st.faces;
-            total += st.faces;
-            dim = st.dim;
-        }
-        fs_db_snap_end(snap);
-    }
+    int n = fs_db_shard_count(db), dim = 0;
+    uint64_t *faces = calloc((size_t)n, sizeof *faces), *got = calloc((size_t)n, sizeof *got);
+    uint64_t total = 0, cap = 0, n_sample = 0;
+    int rc = faces && got ? fs_index_shard_sizes(db, faces, &dim, err)
+                          : fs_fail(err, FS_ENOMEM, "out of memory");
+    for (int i = 0; i < n && faces; i++)
+        total += faces[i];
     char factory[128];
     float *sample = NULL;
     fs_index *trained = NULL;
     if (rc == FS_OK)
         rc = fs_index_plan(o, total, dim, factory, sizeof factory, &cap, err);
-    if (rc == FS_OK && !(sample = malloc(sizeof(float) * (cap ? cap : 1) * (size_t)dim)))
-        rc = fs_fail(err, FS_ENOMEM, "out of memory for %llu training vectors",
-                     (unsigned long long)cap);
-    uint64_t seed = o->seed ? o->seed : 42;
-    for (int i = 0; rc == FS_OK && cap && i < n; i++) {
-        uint64_t k;
-        rc = fs_index_sample(fs_db_shard(db, i), fs_index_shard_quota(cap, faces[i], total),
-                             seed + (uint64_t)i, sample + got * (uint64_t)dim, &k, err);
-        got += k;
-    }
-    double tt = fs_now();
+    double tt = fs_now(); /* sampling and training, as for a plain database */
     if (rc == FS_OK)
-        rc = fs_index_train(factory, dim, sample, got, &trained, err);
+        rc = fs_index_sample_shards(db, faces, cap, o->seed ? o->seed : 42, &sample, got,
+                                    &n_sample, err);
+    if (rc == FS_OK)
+        rc = fs_index_train(factory, dim, sample, n_sample, &trained, err);
     free(sample);
     info->train_s = fs_now() - tt;
     double ta = fs_now();
-    for (int i = 0; rc == FS_OK && i < n; i++) {
-        char sd[4200];
-        fs_index_info si;
-        fs_db_shard_dir(dir, i, sd, sizeof sd);
-        rc = fs_index_build_from(fs_db_shard(db, i), sd, trained, &si, err);
-    }
+    if (rc == FS_OK)
+        rc = fs_index_fill_shards(db, dir, trained, err);
     info->add_s = fs_now() - ta;
     info->build_s = fs_now() - t0;
     if (rc == FS_OK)
-        rc = fs_index_merge_shards(db, dir, trained, info, err);
+        rc = fs_index_merge_shards(db, dir, trained, !o->no_merge, info, err);
     fs_index_close(trained);
     free(faces);
+    free(got);
     return rc;
 }
 

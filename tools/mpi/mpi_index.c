@@ -29,7 +29,7 @@ typedef struct request {
     int nprobe, ef_search;  /* OPEN */
     double k_factor;        /* OPEN */
     float threshold;        /* GRAPH: cosine distance */
-    int threads;            /* BUILD */
+    int threads, no_merge;  /* BUILD */
     uint64_t train_max, seed;
     char factory[128];
     char dir[4096];         /* BUILD, OPEN */
@@ -202,19 +202,6 @@ typedef struct id_edge {
     float w;
 } id_edge;
 
-static long find_id(const uint64_t *ids, size_t n, uint64_t id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && ids[lo] == id ? (long)lo : -1;
-}
-
 /* Appends the edges of one face (this rank's face i) from its merged
  * neighbours, with fs_knn_graph's rules: closer than the threshold, not
  * itself, not a face of the same photo (a photo lives in one shard, so only
@@ -225,7 +212,7 @@ static int face_edges(const stored_faces *f, size_t i, int k, const float *d,
     for (int j = 0; j < k; j++) {
         if (h[j] < 0 || !(d[j] < thr) || (uint64_t)h[j] == f->ids[i])
             continue;
-        long b = find_id(f->ids, f->n, (uint64_t)h[j]);
+        long b = fs_ids_find(f->ids, f->n, (uint64_t)h[j]);
         if (b >= 0 && f->photo[b] == f->photo[i])
             continue;
         if (*n == *cap) {
@@ -400,7 +387,7 @@ static int do_graph(cluster *c, const request *r, uint64_t **ids_out, uint64_t *
     }
     size_t m = 0;
     for (long i = 0; i < n_e; i++) {
-        long a = find_id(ids, (size_t)n_nodes, ie[i].a), b = find_id(ids, (size_t)n_nodes, ie[i].b);
+        long a = fs_ids_find(ids, (size_t)n_nodes, ie[i].a), b = fs_ids_find(ids, (size_t)n_nodes, ie[i].b);
         if (a < 0 || b < 0) /* a face the index holds but the database no longer does */
             continue;
         edges[m++] = (fs_edge){(uint32_t)(a < b ? a : b), (uint32_t)(a < b ? b : a), ie[i].w};
@@ -417,7 +404,34 @@ static int do_graph(cluster *c, const request *r, uint64_t **ids_out, uint64_t *
 
 /* ---- BUILD --------------------------------------------------------------- */
 
-/* info: rank 0's sidecar of the merged index. */
+/* Rank 0 puts the ranks' parts of the training sample (gathered rank by
+ * rank, each in its shards' order) back in shard order, as one process
+ * draws them, and trains on it.  got[s]: shard s's count. */
+static int train_on_gathered(cluster *c, const float *all, const uint64_t *got, int n, int dim,
+                             const char *factory, fs_index **trained, fs_error *err)
+{
+    uint64_t *start = calloc((size_t)n + 1, sizeof *start), src = 0;
+    if (!start)
+        return fs_fail(err, FS_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        start[i + 1] = start[i] + got[i];
+    float *ordered = malloc(sizeof(float) * (start[n] + 1) * (size_t)dim);
+    int rc = ordered ? FS_OK : fs_fail(err, FS_ENOMEM, "out of memory for the training sample");
+    for (int rk = 0; ordered && rk < c->size; rk++)
+        for (int i = rk; i < n; i += c->size) {
+            memcpy(ordered + start[i] * dim, all + src * dim,
+                   sizeof(float) * got[i] * (size_t)dim);
+            src += got[i];
+        }
+    if (rc == FS_OK)
+        rc = fs_index_train(factory, dim, ordered, start[n], trained, err);
+    free(ordered);
+    free(start);
+    return rc;
+}
+
+/* The steps of fs_index_build on a sharded database, each rank on its
+ * shards; info: rank 0's sidecar of the merged index. */
 static int do_build(cluster *c, const request *r, fs_index_info *info, fs_error *err)
 {
     double t0 = fs_now();
@@ -431,75 +445,42 @@ static int do_build(cluster *c, const request *r, fs_index_info *info, fs_error 
     uint64_t *faces = calloc((size_t)n + 1, sizeof *faces), *got = calloc((size_t)n + 1, sizeof *got);
     if (!faces || !got)
         MPI_Abort(MPI_COMM_WORLD, EXIT_INTERNAL);
-    for (int i = c->rank; rc == FS_OK && i < n; i += c->size) {
-        fs_db_snap *snap;
-        fs_db_stats st;
-        if ((rc = fs_db_snap_begin(fs_db_shard(db, i), &snap, err)) != FS_OK)
-            break;
-        if ((rc = fs_db_stats_get(snap, &st, err)) == FS_OK) {
-            faces[i] = st.faces;
-            dim = st.dim;
-        }
-        fs_db_snap_end(snap);
-    }
+    if (rc == FS_OK)
+        rc = fs_index_shard_sizes(db, faces, &dim, err);
     allreduce(c, MPI_IN_PLACE, faces, n, MPI_UINT64_T, MPI_SUM);
     allreduce(c, MPI_IN_PLACE, &dim, 1, MPI_INT, MPI_MAX);
-    uint64_t total = 0, cap = 0, mine = 0;
+    uint64_t total = 0, cap = 0, mine = 0, n_sample = 0;
     for (int i = 0; i < n; i++)
         total += faces[i];
     char factory[128];
-    fs_index_build_opts o = {r->factory, r->train_max, 0, r->threads, r->seed};
+    fs_index_build_opts o = {.factory = r->factory, .train_max = r->train_max,
+                             .threads = r->threads, .seed = r->seed};
+    float *sample = NULL;
+    double tt = fs_now();
     if (rc == FS_OK)
         rc = fs_index_plan(&o, total, dim, factory, sizeof factory, &cap, err);
-    for (int i = c->rank; i < n; i += c->size)
-        mine += fs_index_shard_quota(cap, faces[i], total);
-    float *sample = malloc(sizeof(float) * (mine + 1) * (size_t)dim);
-    if (!sample)
-        rc = fs_fail(err, FS_ENOMEM, "out of memory for %llu training vectors",
-                     (unsigned long long)mine);
-    /* This rank's share of the sample, shard by shard (fs_index_build_sharded's). */
-    uint64_t at = 0, seed = r->seed ? r->seed : 42;
-    double tt = fs_now();
-    for (int i = c->rank; rc == FS_OK && cap && i < n; i += c->size) {
-        rc = fs_index_sample(fs_db_shard(db, i), fs_index_shard_quota(cap, faces[i], total),
-                             seed + (uint64_t)i, sample + at * (uint64_t)dim, &got[i], err);
-        at += got[i];
-    }
+    if (rc == FS_OK)
+        rc = fs_index_sample_shards(db, faces, cap, r->seed ? r->seed : 42, &sample, got, &mine,
+                                    err);
     fs_index *trained = NULL;
     uint8_t *bytes = NULL;
-    uint64_t len = 0, n_sample = 0;
-    size_t blen = 0;
+    uint64_t len = 0;
     if ((rc = agree(c, rc, err)) == FS_OK) {
-        /* Rank 0 puts the shares back in shard order, as one process would
-         * have drawn them, and trains. */
         allreduce(c, MPI_IN_PLACE, got, n, MPI_UINT64_T, MPI_SUM);
         for (int i = 0; i < n; i++)
             n_sample += got[i];
         void *all = NULL;
         long n_all = 0;
-        rc = gather(c, sample, (long)at, (int)sizeof(float) * dim, &all, &n_all);
-        float *ordered = c->rank == 0 ? malloc(sizeof(float) * (n_sample + 1) * (size_t)dim) : NULL;
-        if (c->rank == 0 && rc == FS_OK && ordered) {
-            uint64_t *start = calloc((size_t)n + 1, sizeof *start), src = 0;
-            for (int i = 0; start && i < n; i++)
-                start[i + 1] = start[i] + got[i];
-            for (int rk = 0; start && rk < c->size; rk++)
-                for (int i = rk; i < n; i += c->size) {
-                    memcpy(ordered + start[i] * dim, (float *)all + src * dim,
-                           sizeof(float) * got[i] * (size_t)dim);
-                    src += got[i];
-                }
-            rc = start ? fs_index_train(factory, dim, ordered, n_sample, &trained, err)
-                       : fs_fail(err, FS_ENOMEM, "out of memory");
-            free(start);
-            if (rc == FS_OK)
-                rc = fs_index_to_bytes(trained, &bytes, &blen, err);
-            len = blen;
-        } else if (c->rank == 0 && rc == FS_OK) {
-            rc = fs_fail(err, FS_ENOMEM, "out of memory for the training sample");
-        }
+        rc = gather(c, sample, (long)mine, (int)sizeof(float) * dim, &all, &n_all);
+        if (c->rank == 0 && rc == FS_OK)
+            rc = train_on_gathered(c, all, got, n, dim, factory, &trained, err);
+        else if (rc != FS_OK)
+            rc = fs_fail(err, rc, "out of memory gathering the training sample");
+        size_t blen = 0;
+        if (c->rank == 0 && rc == FS_OK)
+            rc = fs_index_to_bytes(trained, &bytes, &blen, err);
+        len = blen;
         free(all);
-        free(ordered);
         rc = agree(c, rc, err);
     }
     free(sample);
@@ -507,32 +488,27 @@ static int do_build(cluster *c, const request *r, fs_index_info *info, fs_error 
     if (rc == FS_OK) {
         /* The trained empty index, from rank 0 to all. */
         bcast(c, &len, 1, MPI_UINT64_T);
-        if (len > INT_MAX)
-            MPI_Abort(MPI_COMM_WORLD, EXIT_INTERNAL);
-        if (c->rank && !(bytes = malloc(len)))
+        if (len > INT_MAX || (c->rank && !(bytes = malloc(len))))
             MPI_Abort(MPI_COMM_WORLD, EXIT_INTERNAL);
         bcast(c, bytes, (int)len, MPI_BYTE);
         if (c->rank)
             rc = fs_index_from_bytes(bytes, len, factory, n_sample, &trained, err);
-        for (int i = c->rank; rc == FS_OK && i < n; i += c->size) {
-            char sd[4200];
-            fs_index_info si;
-            fs_db_shard_dir(r->dir, i, sd, sizeof sd);
-            rc = fs_index_build_from(fs_db_shard(db, i), sd, trained, &si, err);
-        }
+        if (rc == FS_OK)
+            rc = fs_index_fill_shards(db, r->dir, trained, err);
         rc = agree(c, rc, err);
     }
     double add_s = fs_now() - ta;
     allreduce(c, MPI_IN_PLACE, &add_s, 1, MPI_DOUBLE, MPI_MAX);
     fs_db_close(db);
     if (rc == FS_OK && c->rank == 0) {
-        /* Rank 0 merges the shards' indexes into dir/faces.faiss. */
+        /* Rank 0 merges the shards' indexes into dir/faces.faiss (or with
+         * --no-merge writes its sidecar alone). */
         fs_db *all = NULL;
         if ((rc = fs_db_open(r->dir, &ro, &all, err)) == FS_OK) {
             info->train_s = train_s;
             info->add_s = add_s;
             info->build_s = fs_now() - t0;
-            rc = fs_index_merge_shards(all, r->dir, trained, info, err);
+            rc = fs_index_merge_shards(all, r->dir, trained, !r->no_merge, info, err);
         }
         fs_db_close(all);
     }
@@ -572,8 +548,8 @@ static int hook_build(void *ctx, const char *dir, const fs_index_build_opts *o,
                      "ingest first)", dir);
     if (rc != FS_OK)
         return rc;
-    request r = {.op = REQ_BUILD, .threads = o->threads, .train_max = o->train_max,
-                 .seed = o->seed};
+    request r = {.op = REQ_BUILD, .threads = o->threads, .no_merge = o->no_merge,
+                 .train_max = o->train_max, .seed = o->seed};
     snprintf(r.factory, sizeof r.factory, "%s", o->factory ? o->factory : "auto");
     snprintf(r.dir, sizeof r.dir, "%s", dir);
     post(c, &r);
