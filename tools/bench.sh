@@ -133,7 +133,7 @@ index_mpi() {
     done
     rm -rf "$db"
 }
-section sharded-index index_mpi
+section shards index_mpi
 
 # Bookkeeping at scale: >= 1M photo records with vectors, written through the
 # same batch commits as an ingest but without decoding or networks
