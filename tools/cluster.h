@@ -40,7 +40,7 @@ typedef struct index_cluster {
     void *ctx;
     /* fs_index_build across the ranks: each samples and fills its shards,
      * rank 0 trains once and merges. */
-    int (*build)(void *ctx, const char *dir, const fs_index_build_opts *o,
+    int (*build)(void *ctx, fs_db *db, const char *dir, const fs_index_build_opts *o,
                  fs_index_info *info, fs_error *err);
     /* Opens the shards' indexes on every rank with these search settings;
      * *ix is rank 0's share (its info: the merged index's sidecar). */

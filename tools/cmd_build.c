@@ -98,7 +98,7 @@ int cmd_build_on(int argc, char **argv, const index_cluster *cl)
     /* A cluster builds a sharded database across its ranks; a plain one is
      * built here alone. */
     if (rc == FS_OK && cl && fs_db_shard_count(db))
-        rc = cl->build(cl->ctx, dir, &o, &info, &e);
+        rc = cl->build(cl->ctx, db, dir, &o, &info, &e);
     else if (rc == FS_OK)
         rc = fs_index_build(db, dir, &o, &info, &e);
     fs_db_close(db);

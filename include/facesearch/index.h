@@ -73,6 +73,10 @@ typedef struct fs_index_build_opts {
  * justifies the thresholds).  Writes it into buf and returns buf. */
 const char *fs_index_auto_factory(uint64_t n, int dim, char *buf, size_t cap);
 
+/* Whether a database with statistics st can be indexed now.  Errors:
+ * FS_EDB (a reembed is under way), FS_EUSAGE (no faces yet), naming dir. */
+int fs_index_buildable(const fs_db_stats *st, const char *dir, fs_error *err);
+
 /*
  * Builds (or with opts->incremental, extends) dir/faces.faiss from the
  * vectors of db: one sequential pass to draw a uniform training sample when
@@ -91,8 +95,6 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *opts,
  * then probes the same lists as one over the merged index, and each shard can
  * still be searched on its own.  fs_index_build runs every step in one
  * process; facesearch-mpi runs them across ranks with these functions.
- * Shard s contributes fs_index_shard_quota(cap, faces in s, all faces)
- * training vectors, drawn with seed + s, in shard order.
  */
 
 /* The factory (written into factory) and training sample cap (0: the index
@@ -106,16 +108,14 @@ int fs_index_plan(const fs_index_build_opts *opts, uint64_t n, int dim, char *fa
  * *dim.  Errors: FS_EDB. */
 int fs_index_shard_sizes(fs_db *db, uint64_t *faces, int *dim, fs_error *err);
 
-/* The open shards' part of a training sample of cap vectors, faces[s]
- * being every shard's count: shard by shard, fs_index_shard_quota of them
- * each, a uniform draw (seed + s) from its vectors.  *out (malloc'ed,
- * caller frees) receives them, got[s] each open shard's count, *n the sum.
- * Errors: FS_EDB, FS_ENOMEM. */
-int fs_index_sample_shards(fs_db *db, const uint64_t *faces, uint64_t cap, uint64_t seed,
-                           float **out, uint64_t *got, uint64_t *n, fs_error *err);
-
-/* Shard s's share of a training sample of cap vectors. */
-uint64_t fs_index_shard_quota(uint64_t cap, uint64_t shard_faces, uint64_t total_faces);
+/* The open shards' part of a training sample of cap dim-D vectors, faces[s]
+ * being every shard's count: shard by shard, cap * faces[s] / (all faces)
+ * of them each, a uniform draw (seed + s) from its vectors.  *out
+ * (malloc'ed, caller frees) receives them, got[s] each open shard's count,
+ * *n the sum.  Errors: FS_EDB, FS_ENOMEM. */
+int fs_index_sample_shards(fs_db *db, const uint64_t *faces, int dim, uint64_t cap,
+                           uint64_t seed, float **out, uint64_t *got, uint64_t *n,
+                           fs_error *err);
 
 /* A new empty index of factory, trained on the n vectors of sample (none
  * needed when the index needs no training).  Errors: FS_EINDEX, FS_ENOMEM. */

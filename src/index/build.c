@@ -305,6 +305,17 @@ int fs_index_plan(const fs_index_build_opts *o, uint64_t n, int dim, char *facto
     return FS_OK;
 }
 
+int fs_index_buildable(const fs_db_stats *st, const char *dir, fs_error *err)
+{
+    if (st->reembed_model[0])
+        return fs_fail(err, FS_EDB, "%s: a reembed to '%s' is under way; run facesearch "
+                       "reembed to finish it before building the index", dir, st->reembed_model);
+    if (st->faces == 0)
+        return fs_fail(err, FS_EUSAGE, "%s: the database holds no faces yet (run facesearch "
+                                       "ingest first)", dir);
+    return FS_OK;
+}
+
 int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *o,
                    fs_index_info *info, fs_error *err)
 {
@@ -314,19 +325,10 @@ int fs_index_build(fs_db *db, const char *dir, const fs_index_build_opts *o,
     int rc = fs_db_snap_begin(db, &snap, err);
     if (rc != FS_OK)
         return rc;
-    if ((rc = fs_db_stats_get(snap, &st, err)) != FS_OK) {
+    if ((rc = fs_db_stats_get(snap, &st, err)) != FS_OK ||
+        (rc = fs_index_buildable(&st, dir, err)) != FS_OK) {
         fs_db_snap_end(snap);
         return rc;
-    }
-    if (st.reembed_model[0]) {
-        fs_db_snap_end(snap);
-        return fs_fail(err, FS_EDB, "%s: a reembed to '%s' is under way; run facesearch "
-                       "reembed to finish it before building the index", dir, st.reembed_model);
-    }
-    if (st.faces == 0) {
-        fs_db_snap_end(snap);
-        return fs_fail(err, FS_EUSAGE, "%s: the database holds no faces yet (run facesearch "
-                                       "ingest first)", dir);
     }
     if (o->threads > 0)
         omp_set_num_threads(o->threads);

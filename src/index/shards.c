@@ -11,7 +11,8 @@
 #include "facesearch/hash.h"
 #include "internal.h"
 
-uint64_t fs_index_shard_quota(uint64_t cap, uint64_t shard_faces, uint64_t total_faces)
+/* Shard s's share of a training sample of cap vectors. */
+static uint64_t shard_quota(uint64_t cap, uint64_t shard_faces, uint64_t total_faces)
 {
     /* cap <= 1M and a shard holds < 2^40 faces: the product fits. */
     return total_faces ? cap * shard_faces / total_faces : 0;
@@ -104,6 +105,8 @@ int fs_index_train(const char *factory, int dim, const float *sample, uint64_t n
     return rc;
 }
 
+/* A copy through bytes: faiss_clone_index (FAISS 1.7.3) knows neither
+ * refine stages nor fast-scan IVFs. */
 static int clone_trained(const fs_index *t, FaissIndex **out, fs_error *err)
 {
     uint8_t *buf;
@@ -290,34 +293,27 @@ int fs_index_shard_sizes(fs_db *db, uint64_t *faces, int *dim, fs_error *err)
     return rc;
 }
 
-int fs_index_sample_shards(fs_db *db, const uint64_t *faces, uint64_t cap, uint64_t seed,
-                           float **out, uint64_t *got, uint64_t *n, fs_error *err)
+int fs_index_sample_shards(fs_db *db, const uint64_t *faces, int dim, uint64_t cap,
+                           uint64_t seed, float **out, uint64_t *got, uint64_t *n,
+                           fs_error *err)
 {
-    int shards = fs_db_shard_count(db);
+    int shards = fs_db_shard_count(db), rc = FS_OK;
     uint64_t total = 0, want = 0;
-    *out = NULL;
     *n = 0;
     for (int i = 0; i < shards; i++)
         total += faces[i];
     for (int i = 0; i < shards; i++)
         if (fs_db_shard(db, i))
-            want += fs_index_shard_quota(cap, faces[i], total);
-    fs_db_snap *snap;
-    fs_db_stats st = {0};
-    int rc = fs_db_snap_begin(db, &snap, err);
-    if (rc != FS_OK)
-        return rc;
-    rc = fs_db_stats_get(snap, &st, err);
-    fs_db_snap_end(snap);
-    const size_t dim = st.dim > 0 ? (size_t)st.dim : 1;
-    if (rc == FS_OK && !(*out = malloc(sizeof(float) * (want ? want : 1) * dim)))
-        rc = fs_fail(err, FS_ENOMEM, "out of memory for %llu training vectors",
-                     (unsigned long long)want);
+            want += shard_quota(cap, faces[i], total);
+    const size_t d = dim > 0 ? (size_t)dim : 1;
+    if (!(*out = malloc(sizeof(float) * (want ? want : 1) * d)))
+        return fs_fail(err, FS_ENOMEM, "out of memory for %llu training vectors",
+                       (unsigned long long)want);
     for (int i = 0; rc == FS_OK && i < shards; i++) {
         if (!fs_db_shard(db, i))
             continue;
-        rc = fs_index_sample(fs_db_shard(db, i), fs_index_shard_quota(cap, faces[i], total),
-                             seed + (uint64_t)i, *out + *n * dim, &got[i], err);
+        rc = fs_index_sample(fs_db_shard(db, i), shard_quota(cap, faces[i], total),
+                             seed + (uint64_t)i, *out + *n * d, &got[i], err);
         *n += got[i];
     }
     return rc;
@@ -341,8 +337,8 @@ int fs_index_build_sharded(fs_db *db, const char *dir, const fs_index_build_opts
         rc = fs_index_plan(o, total, dim, factory, sizeof factory, &cap, err);
     double tt = fs_now(); /* sampling and training, as for a plain database */
     if (rc == FS_OK)
-        rc = fs_index_sample_shards(db, faces, cap, o->seed ? o->seed : 42, &sample, got,
-                                    &n_sample, err);
+        rc = fs_index_sample_shards(db, faces, dim, cap, o->seed ? o->seed : 42, &sample,
+                                    got, &n_sample, err);
     if (rc == FS_OK)
         rc = fs_index_train(factory, dim, sample, n_sample, &trained, err);
     free(sample);

@@ -25,7 +25,7 @@ enum { REQ_STOP, REQ_BUILD, REQ_OPEN, REQ_SEARCH, REQ_GRAPH };
 /* What rank 0 broadcasts; the fields an operation does not use are 0. */
 typedef struct request {
     int op;
-    int nq, k, dim;         /* SEARCH; GRAPH's k */
+    int nq, k, dim;         /* SEARCH; GRAPH's k and dim */
     int nprobe, ef_search;  /* OPEN */
     double k_factor;        /* OPEN */
     float threshold;        /* GRAPH: cosine distance */
@@ -111,6 +111,15 @@ static void unpack(int k, int nq, const uint8_t *in, float *dist, int64_t *ids)
     }
 }
 
+/* The MPI type of one query's k results (free with MPI_Type_free). */
+static MPI_Datatype topk_type(int k)
+{
+    MPI_Datatype t;
+    MPI_Type_contiguous(topk_bytes(k), MPI_BYTE, &t);
+    MPI_Type_commit(&t);
+    return t;
+}
+
 static void merge_op(void *in, void *inout, int *len, MPI_Datatype *type)
 {
     int bytes;
@@ -175,9 +184,7 @@ static int do_search(cluster *c, const request *r, const float *q, float *dist, 
     bcast(c, qv, nq * dim, MPI_FLOAT);
     int rc = search_local(c, qv, nq, k, d, h, err);
     pack(k, nq, d, h, mine);
-    MPI_Datatype t;
-    MPI_Type_contiguous(topk_bytes(k), MPI_BYTE, &t);
-    MPI_Type_commit(&t);
+    MPI_Datatype t = topk_type(k);
     MPI_Request req;
     MPI_Ireduce(mine, all, nq, t, c->merge, 0, c->comm, &req);
     mpi_wait(&req);
@@ -276,8 +283,7 @@ static int by_id(const void *a, const void *b)
 static int do_graph(cluster *c, const request *r, uint64_t **ids_out, uint64_t **photo_out,
                     size_t *n_out, fs_edge **edges_out, size_t *n_edges, fs_error *err)
 {
-    int k = r->k, dim = c->ix ? fs_index_get_info(c->ix)->dim : 0;
-    allreduce(c, MPI_IN_PLACE, &dim, 1, MPI_INT, MPI_MAX);
+    int k = r->k, dim = r->dim;
     fs_db *db = NULL;
     fs_db_snap *snap = NULL;
     fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
@@ -302,9 +308,7 @@ static int do_graph(cluster *c, const request *r, uint64_t **ids_out, uint64_t *
     uint8_t *mine = malloc((size_t)GRAPH_BATCH * topk_bytes(k));
     if (!counts || !displs || !q || !d || !h || !packed || !mine)
         MPI_Abort(MPI_COMM_WORLD, EXIT_INTERNAL); /* out of memory mid-collective */
-    MPI_Datatype t;
-    MPI_Type_contiguous(topk_bytes(k), MPI_BYTE, &t);
-    MPI_Type_commit(&t);
+    MPI_Datatype t = topk_type(k);
     id_edge *e = NULL;
     size_t ne = 0, ecap = 0;
     for (long round = 0; round < rounds; round++) {
@@ -460,8 +464,8 @@ static int do_build(cluster *c, const request *r, fs_index_info *info, fs_error 
     if (rc == FS_OK)
         rc = fs_index_plan(&o, total, dim, factory, sizeof factory, &cap, err);
     if (rc == FS_OK)
-        rc = fs_index_sample_shards(db, faces, cap, r->seed ? r->seed : 42, &sample, got, &mine,
-                                    err);
+        rc = fs_index_sample_shards(db, faces, dim, cap, r->seed ? r->seed : 42, &sample, got,
+                                    &mine, err);
     fs_index *trained = NULL;
     uint8_t *bytes = NULL;
     uint64_t len = 0;
@@ -526,26 +530,17 @@ static void post(cluster *c, request *r)
     bcast(c, r, (int)sizeof *r, MPI_BYTE);
 }
 
-static int hook_build(void *ctx, const char *dir, const fs_index_build_opts *o,
+static int hook_build(void *ctx, fs_db *db, const char *dir, const fs_index_build_opts *o,
                       fs_index_info *info, fs_error *err)
 {
     cluster *c = ctx;
     /* What fs_index_build checks first, on the whole database. */
-    fs_db *db = NULL;
     fs_db_snap *snap = NULL;
     fs_db_stats st;
-    fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
-    int rc = fs_db_open(dir, &ro, &db, err);
-    if (rc == FS_OK && (rc = fs_db_snap_begin(db, &snap, err)) == FS_OK)
-        rc = fs_db_stats_get(snap, &st, err);
+    int rc = fs_db_snap_begin(db, &snap, err);
+    if (rc == FS_OK && (rc = fs_db_stats_get(snap, &st, err)) == FS_OK)
+        rc = fs_index_buildable(&st, dir, err);
     fs_db_snap_end(snap);
-    fs_db_close(db);
-    if (rc == FS_OK && st.reembed_model[0])
-        rc = fs_fail(err, FS_EDB, "%s: a reembed to '%s' is under way; finish it on every "
-                     "shard before building the index", dir, st.reembed_model);
-    else if (rc == FS_OK && st.faces == 0)
-        rc = fs_fail(err, FS_EUSAGE, "%s: the database holds no faces yet (run facesearch "
-                     "ingest first)", dir);
     if (rc != FS_OK)
         return rc;
     request r = {.op = REQ_BUILD, .threads = o->threads, .no_merge = o->no_merge,
@@ -583,7 +578,8 @@ static int hook_graph(void *ctx, int k, float threshold, uint64_t **ids, uint64_
                       size_t *n, fs_edge **edges, size_t *n_edges, fs_error *err)
 {
     cluster *c = ctx;
-    request r = {.op = REQ_GRAPH, .k = k, .threshold = threshold};
+    request r = {.op = REQ_GRAPH, .k = k, .dim = fs_index_get_info(c->ix)->dim,
+                 .threshold = threshold};
     post(c, &r);
     return do_graph(c, &r, ids, photo, n, edges, n_edges, err);
 }
