@@ -26,7 +26,7 @@ CFLAGS   ?= -O2 -g
 # C++ only for the FAISS shim (src/index/faiss_shim.cpp): what the C API lacks.
 ALL_CXXFLAGS = -std=c++17 $(ARCH) $(filter-out -Wstrict-prototypes,$(WARN)) -Iinclude -MMD -MP $(CFLAGS) $(SAN)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFS_FAISS_BUILD='"$(FAISS_FLAVOUR)"' $(ARCH) $(WARN) -fopenmp -Iinclude -I$(GEN_DIR) -MMD -MP $(CFLAGS) $(SAN)
-SYSLIBS  := -lopenblas -llmdb -lturbojpeg -lpng -lz -lprotobuf-c -lgomp -lstdc++ -lm -lpthread
+SYSLIBS  := -lopenblas -llmdb -lturbojpeg -lpng -lwebpdemux -lwebp -lheif -ltiff -lz -lprotobuf-c -lgomp -lstdc++ -lm -lpthread
 
 # ONNX files are read by protobuf-c code generated from the format's own
 # schema (Debian's libonnx-dev), never committed.

@@ -45,7 +45,7 @@ TEST(cmd_info_samples_and_truncated_file)
     REQUIRE(txt);
     snprintf(cmd, sizeof cmd, "'%s' info '%s' 2>&1", fs_test_bin(), txt);
     CHECK_INT(fs_test_sh(cmd, out, sizeof out), 2);
-    CHECK(strstr(out, "notes.jpg: not a JPEG or PNG image") != NULL);
+    CHECK(strstr(out, "notes.jpg: not an image format facesearch reads") != NULL);
     snprintf(cmd, sizeof cmd, "'%s' info '%s/does-not-exist.jpg' 2>&1", fs_test_bin(), fs_test_tmpdir());
     CHECK_INT(fs_test_sh(cmd, out, sizeof out), 2);
     CHECK(strstr(out, "does-not-exist.jpg") != NULL);

@@ -301,10 +301,14 @@ TEST(image_jpeg_unsupported_and_non_images)
     fs_image img;
     static const struct { const char *data; size_t n; int st; const char *word; } cases[] = {
         {"", 0, FS_EFORMAT, "empty"},
-        {"hello, world\n", 13, FS_EFORMAT, "not a JPEG or PNG"},
+        {"hello, world\n", 13, FS_EFORMAT, "not an image format facesearch reads"},
         {"GIF89a\1\0\1\0", 10, FS_EFORMAT, "GIF"},
-        {"RIFF\0\0\0\0WEBPVP8 ", 16, FS_EFORMAT, "WebP"},
-        {"\0\0\0\30ftypheic\0\0\0\0", 16, FS_EFORMAT, "HEIC"},
+        {"BM\0\0\0\0\0\0", 8, FS_EFORMAT, "BMP"},
+        {"\0\0\0\30ftypisom\0\0\0\0", 16, FS_EFORMAT, "ISO media"},
+        /* Formats read now, but these are only their first bytes. */
+        {"RIFF\0\0\0\0WEBPVP8 ", 16, FS_ECORRUPT, "WebP"},
+        {"\0\0\0\30ftypheic\0\0\0\0", 16, FS_ECORRUPT, "HEIF"},
+        {"II*\0\10\0\0\0", 8, FS_ECORRUPT, "TIFF"},
         {"\xff\xd8", 2, FS_ECORRUPT, "JPEG"},
         {"\xff\xd8\xff", 3, FS_ECORRUPT, "JPEG"},
         {"\xff\xd8\xff\xd9", 4, FS_ECORRUPT, "JPEG"},

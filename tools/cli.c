@@ -1,6 +1,7 @@
 /* Shared command-line plumbing (see tools/cli.h). */
 #include "cli.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,4 +124,16 @@ double cli_threshold(const fs_config *cfg, const char *section, const char *reco
         return t;
     snprintf(key, sizeof key, "%s.%s", section, recognizer);
     return fs_config_real(cfg, key);
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts)
+{
+    for (const struct option *a = opts; a->name; a++)
+        for (const struct option *b = a + 1; b->name; b++)
+            if (!a->flag && !b->flag && a->val == b->val) {
+                cli_error("internal error: options --%s and --%s share the code %d",
+                          a->name, b->name, a->val);
+                exit(EXIT_INTERNAL);
+            }
+    return getopt_long(argc, argv, shortopts, opts, NULL);
 }

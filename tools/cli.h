@@ -48,6 +48,14 @@ int cli_config_set(fs_config *cfg, const char *key, const char *value,
  * SECTION.RECOGNIZER, the recogniser's calibrated value. */
 double cli_threshold(const fs_config *cfg, const char *section, const char *recognizer);
 
+/* getopt_long(argc, argv, shortopts, opts, NULL), after checking that no
+ * two long options of the table share a code: such a pair makes one flag
+ * silently act as the other (ingest's --models once set --manifest).  A
+ * clash is a bug, reported with both names, and ends the process with
+ * EXIT_INTERNAL, so every command's --help run in the tests catches it. */
+struct option;
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *opts);
+
 /* Writes s as a JSON string literal (with quotes) to f. */
 void json_str(FILE *f, const char *s);
 

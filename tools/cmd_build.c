@@ -62,7 +62,7 @@ int cmd_build_on(int argc, char **argv, const index_cluster *cl)
     fs_index_build_opts o = {0};
     int json = 0, quiet = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hjq", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "hjq", opts)) != -1) {
         rc = 0;
         switch (c) {
         case 'h': help(); fs_config_destroy(cfg); return EXIT_OK;

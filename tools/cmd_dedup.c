@@ -84,7 +84,7 @@ int cmd_dedup_on(int argc, char **argv, const index_cluster *cl)
     int json = 0, tsv = 0, c;
     const char *html = NULL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hk:", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "hk:", opts)) != -1) {
         rc = 0;
         switch (c) {
         case 'h': help(); fs_config_destroy(cfg); return EXIT_OK;

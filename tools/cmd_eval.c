@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "face_batch.h"
+#include "facesearch/scan.h"
 #include "face_cli.h"
 #include "eval_gallery.h"
 #include "facesearch/eval.h"
@@ -489,7 +490,7 @@ static int match(const box *base, int nb, const box *test, int nt, double min_io
 }
 
 /* Photos named on the command line: files as given, directories walked
- * recursively for .jpg/.jpeg/.png (sorted).  Returns 0 or an exit code. */
+ * recursively for photo extensions (FS_SCAN_EXTENSIONS, sorted).  Returns 0 or an exit code. */
 typedef struct photo_list {
     char **p;
     size_t n, cap;
@@ -506,13 +507,6 @@ static int add_photo(photo_list *l, const char *path)
         l->cap = cap;
     }
     return (l->p[l->n] = strdup(path)) ? (int)++l->n * 0 : -1;
-}
-
-static int is_photo_name(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    return dot && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0 ||
-                   strcasecmp(dot, ".png") == 0);
 }
 
 static int walk(photo_list *l, const char *dir, int depth)
@@ -535,7 +529,7 @@ static int walk(photo_list *l, const char *dir, int depth)
             continue;
         if (S_ISDIR(st.st_mode) && depth < 32)
             rc = walk(l, path, depth + 1);
-        else if (S_ISREG(st.st_mode) && is_photo_name(de->d_name) && add_photo(l, path))
+        else if (S_ISREG(st.st_mode) && fs_scan_is_photo_name(de->d_name, NULL) && add_photo(l, path))
             rc = EXIT_INTERNAL;
     }
     closedir(d);
@@ -578,7 +572,7 @@ static int detect_flag(void *ctx, fs_config *cfg, int c, const char *arg)
     char *end;
     switch (c) {
     case 'j': o->json = 1; break;
-    case 'P': o->per_photo = 1; break;
+    case 'p': o->per_photo = 1; break;
     case 'b':
         if (strcmp(arg, "reference") != 0 && strcmp(arg, "ssd") != 0)
             return cli_usage_error("eval detect", "--baseline: '%s' is not reference or ssd", arg);
@@ -631,7 +625,7 @@ static int detect_all(const fs_engine_opts *eo, const char *models, face_batch *
 static int eval_detect(int argc, char **argv)
 {
     static const struct option own[] = {{"json", no_argument, 0, 'j'},
-                                        {"per-photo", no_argument, 0, 'P'},
+                                        {"per-photo", no_argument, 0, 'p'},
                                         {"baseline", required_argument, 0, 'b'},
                                         {"iou", required_argument, 0, 'i'},
                                         {0, 0, 0, 0}};

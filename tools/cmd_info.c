@@ -40,7 +40,7 @@ int cmd_info(int argc, char **argv)
         return rc;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hj", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "hj", opts)) != -1) {
         switch (c) {
         case 'h': help(); fs_config_destroy(cfg); return EXIT_OK;
         case 'j': json = 1; break;

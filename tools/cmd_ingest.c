@@ -30,17 +30,16 @@ static void help(void)
            "\n"
            "  --db DIR            database directory (paths.db, default 'index')\n"
            "  --manifest FILE     read paths from FILE, '-' for stdin\n"
-           "  --threads N         worker threads (run.threads; 0 = all cores)\n"
            "  --verify-hash       also compare content hashes of unchanged-looking files\n"
            "  --retry-errors      try again photos that failed before, even if unchanged\n"
            "  --prune             remove records of files that are gone (under PATH, or\n"
            "                      all records with --manifest); skipped if a PATH is missing\n"
            "  --hidden            include hidden files and folders\n"
-           "  --all-files         in folders, try every file, not only .jpg/.jpeg/.png\n"
+           "  --all-files         in folders, try every file, not only those named as photos\n"
+           "                      (scan.extensions: .jpg .png .webp .heic .avif .tif ...)\n"
            "  --follow-symlinks   enter symlinked folders (loops are detected)\n"
            "  --quiet             no progress line and no summary\n"
-           "  --json              print the final summary as one JSON object\n"
-           "  --config FILE       settings (see configs/default.conf)\n");
+           "  --json              print the final summary as one JSON object\n");
     face_cli_help_options(stdout);
     printf("\n"
            "Exit: 0 the run completed (even if some photos were bad), 1 usage,\n"
@@ -149,10 +148,10 @@ int cmd_ingest_on(int argc, char **argv, const ingest_cluster *cl)
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'},
         {"db", required_argument, 0, 'd'},
-        {"manifest", required_argument, 0, 'm'},
+        {"manifest", required_argument, 0, 'f'},
         {"verify-hash", no_argument, 0, 'V'},
         {"retry-errors", no_argument, 0, 'R'},
-        {"prune", no_argument, 0, 'P'},
+        {"prune", no_argument, 0, 'p'},
         {"hidden", no_argument, 0, 'H'},
         {"all-files", no_argument, 0, 'A'},
         {"follow-symlinks", no_argument, 0, 'L'},
@@ -169,15 +168,15 @@ int cmd_ingest_on(int argc, char **argv, const ingest_cluster *cl)
     fs_ingest_opts_init(&o);
     int quiet = 0, json = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hqj", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "hqj", opts)) != -1) {
         rc = 0;
         switch (c) {
         case 'h': help(); fs_config_destroy(cfg); return EXIT_OK;
         case 'd': rc = cli_config_set(cfg, "paths.db", optarg, "--db"); break;
-        case 'm': o.manifest = optarg; break;
+        case 'f': o.manifest = optarg; break;
         case 'V': o.verify_hash = 1; break;
         case 'R': o.retry_errors = 1; break;
-        case 'P': o.prune = 1; break;
+        case 'p': o.prune = 1; break;
         case 'H': o.scan.include_hidden = 1; break;
         case 'A': o.scan.all_files = 1; break;
         case 'L': o.scan.follow_links = 1; break;
@@ -201,6 +200,7 @@ int cmd_ingest_on(int argc, char **argv, const ingest_cluster *cl)
                                                     : "no PATH and no --manifest given");
     }
     o.threads = (int)fs_config_int(cfg, "run.threads");
+    o.scan.extensions = fs_config_str(cfg, "scan.extensions");
     o.batch_photos = (int)fs_config_int(cfg, "ingest.batch_photos");
     o.batch_seconds = fs_config_real(cfg, "ingest.batch_seconds");
     o.max_file_bytes = (uint64_t)fs_config_int(cfg, "decode.max_file_bytes");

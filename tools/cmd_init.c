@@ -22,8 +22,7 @@ static void help(void)
            "only needed for a sharded one.\n"
            "\n"
            "  --db DIR       database directory (paths.db, default 'index')\n"
-           "  --shards S     number of shards, 1..%d (0 = a plain database)\n"
-           "  --config FILE  settings (see configs/default.conf)\n",
+           "  --shards S     number of shards, 1..%d (0 = a plain database)\n",
            FS_SHARDS_MAX);
     face_cli_help_options(stdout);
     printf("\nExit: 0 created (or already so), 1 usage, 2 DIR holds another database.\n");

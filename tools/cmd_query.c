@@ -178,7 +178,7 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
     uint64_t *ids = NULL;
     int n_ids = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hk:", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "hk:", opts)) != -1) {
         rc = 0;
         switch (c) {
         case 'h': help(); fs_config_destroy(cfg); free(ids); return EXIT_OK;

@@ -11,19 +11,20 @@
 # anywhere but the Debian and npm registries.
 set -euo pipefail
 
-QUIET=0 FOR_TESTS=0 FOR_SLURM=0
+QUIET=0 FOR_TESTS=0 FOR_SLURM=0 FOR_FUZZ=0
 for a in "$@"; do
     case "$a" in
         --quiet) QUIET=1 ;;
         --tests) FOR_TESTS=1 ;;  # also what the test suite needs (headless Chromium)
         --slurm) FOR_SLURM=1 ;;  # also Slurm and munge (make test-slurm)
+        --fuzz) FOR_FUZZ=1 ;;    # also clang, libFuzzer and LLVM's OpenMP (make fuzz)
     esac
 done
 DEPS_DIR=${DEPS_DIR:-build/deps}
 FAISS_VERSION=1.7.3
 
 PACKAGES=(gcc g++ make cmake dpkg-dev libfaiss-dev liblmdb-dev libopenblas-openmp-dev
-          libturbojpeg0-dev libpng-dev zlib1g-dev
+          libturbojpeg0-dev libpng-dev libwebp-dev libheif-dev libtiff-dev zlib1g-dev
           libonnx-dev protobuf-c-compiler libprotobuf-c-dev
           libopenmpi-dev openmpi-bin pkg-config)
 
@@ -38,8 +39,10 @@ as_root() {
 
 command -v dpkg-query >/dev/null || die "this set-up script supports Debian/Ubuntu (dpkg) only"
 
-if [ "$FOR_TESTS" = 1 ]; then PACKAGES+=(chromium); fi
+# The tests make WebP, HEIF/AVIF and TIFF photos with Debian's own encoders.
+if [ "$FOR_TESTS" = 1 ]; then PACKAGES+=(chromium webp libheif-examples libtiff-tools); fi
 if [ "$FOR_SLURM" = 1 ]; then PACKAGES+=(slurm-wlm munge); fi
+if [ "$FOR_FUZZ" = 1 ]; then PACKAGES+=(clang libclang-rt-14-dev libomp-dev); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

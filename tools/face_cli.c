@@ -96,8 +96,12 @@ int face_cli_parse(int argc, char **argv, const char *cmd, void (*help)(void),
     const int n_common = (int)(sizeof common / sizeof common[0]);
     struct option opts[48];
     int n = 0;
-    while (extra[n].name && n < 48 - n_common - 1)
+    while (extra[n].name)
         n++;
+    if (n + n_common + 1 > (int)(sizeof opts / sizeof *opts)) {
+        cli_error("internal error: %s has more options than the parser's table holds", cmd);
+        return EXIT_INTERNAL;
+    }
     memcpy(opts, extra, (size_t)n * sizeof *opts);
     memcpy(opts + n, common, sizeof common);
     memset(&opts[n + n_common], 0, sizeof opts[0]);
@@ -107,7 +111,7 @@ int face_cli_parse(int argc, char **argv, const char *cmd, void (*help)(void),
         return rc;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (c == 'h') {
             help();
             rc = EXIT_OK;

@@ -50,7 +50,11 @@
 typedef enum fs_format {
     FS_FORMAT_UNKNOWN = 0,
     FS_FORMAT_JPEG,
-    FS_FORMAT_PNG
+    FS_FORMAT_PNG,
+    FS_FORMAT_WEBP,
+    FS_FORMAT_HEIF, /* HEVC-coded HEIF (.heic) */
+    FS_FORMAT_AVIF, /* AV1-coded HEIF */
+    FS_FORMAT_TIFF
 } fs_format;
 
 /* Default refusal threshold for decompression bombs: 100 megapixels. */
@@ -108,11 +112,13 @@ typedef struct fs_decode_opts {
 /* Detects the format from the first bytes.  Never fails. */
 fs_format fs_image_sniff(const uint8_t *buf, size_t len);
 
-/* Short name of a format: "jpeg", "png" or "unknown". */
+/* Short name of a format: "jpeg", "png", "webp", "heif", "avif", "tiff" or
+ * "unknown". */
 const char *fs_format_name(fs_format f);
 
 /* Reads only the headers of an in-memory photo into *info.
- * Errors: FS_EFORMAT (not JPEG/PNG), FS_ECORRUPT (unreadable header). */
+ * Errors: FS_EFORMAT (not a format read here), FS_ECORRUPT (unreadable
+ * header). */
 int fs_image_probe(const uint8_t *buf, size_t len, fs_image_info *info,
                    fs_error *err);
 

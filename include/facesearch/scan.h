@@ -8,8 +8,9 @@
  * archive of ten million photos streams through in constant space.
  *
  * Walk rules: hidden entries (name starting with '.') are skipped unless
- * include_hidden; in directories only files with a photo extension (.jpg
- * .jpeg .jpe .jfif .png, any case) are taken unless all_files (a name tells
+ * include_hidden; in directories only files with a photo extension (the
+ * extensions list, FS_SCAN_EXTENSIONS by default, any case) are taken unless
+ * all_files (a name tells
  * nothing reliable about the content, but sidecars such as .xmp or .mov
  * would otherwise become thousands of error records); paths named explicitly
  * or listed in a manifest are always taken.  Symbolic links to files are
@@ -26,10 +27,17 @@
 
 typedef struct fs_scan fs_scan;
 
+/* The photo extensions a folder walk takes by default (config key
+ * scan.extensions): every format fs_image_decode reads. */
+#define FS_SCAN_EXTENSIONS "jpg jpeg jpe jfif png webp heic heif hif avif tif tiff"
+
 typedef struct fs_scan_opts {
     int include_hidden;
     int all_files;
     int follow_links;
+    /* Photo extensions without dots, separated by spaces or commas; NULL
+     * for FS_SCAN_EXTENSIONS.  Copied by fs_scan_open_paths. */
+    const char *extensions;
 } fs_scan_opts;
 
 /* Starts a walk over n paths (files or directories).  The strings are
@@ -63,7 +71,8 @@ long long fs_scan_count(char *const *paths, int n, const fs_scan_opts *opts,
  * directory).  Returns FS_OK or FS_ELIMIT when it does not fit in cap. */
 int fs_path_normalize(const char *path, char *out, size_t cap);
 
-/* True if name (a base name) has a photo extension. */
-int fs_scan_is_photo_name(const char *name);
+/* True if name (a base name) ends in one of the extensions (as in
+ * fs_scan_opts; NULL for FS_SCAN_EXTENSIONS), compared without case. */
+int fs_scan_is_photo_name(const char *name, const char *extensions);
 
 #endif

@@ -4,6 +4,7 @@
  * Later stages append their keys here.
  */
 #include "facesearch/config.h"
+#include "facesearch/scan.h"
 
 static const fs_config_key keys[] = {
     /* name, type, default, min, max, choices, doc */
@@ -17,6 +18,8 @@ static const fs_config_key keys[] = {
      "refuse photo files larger than this"},
     {"decode.apply_orientation", FS_CFG_BOOL, "true", 0, 0, NULL,
      "rotate photos upright according to their EXIF orientation"},
+    {"scan.extensions", FS_CFG_STRING, FS_SCAN_EXTENSIONS, 0, 0, NULL,
+     "photo extensions a folder walk takes (ingest --all-files tries every file)"},
     {"run.threads", FS_CFG_INT, "0", 0, 1024, NULL,
      "worker threads; 0 = all cores"},
     {"detect.detector", FS_CFG_ENUM, "ssd", 0, 0, "ssd|tiny",

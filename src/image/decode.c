@@ -12,9 +12,9 @@ static int unknown_format(const uint8_t *buf, size_t len, fs_error *err)
         return fs_fail(err, FS_ECORRUPT, "corrupt JPEG: no marker after SOI");
     const char *other = fs_sniff_other(buf, len);
     if (other)
-        return fs_fail(err, FS_EFORMAT, "unsupported image format %s (JPEG and PNG are read)",
+        return fs_fail(err, FS_EFORMAT, "unsupported image format %s (JPEG, PNG, WebP, HEIF/HEIC, AVIF and TIFF are read)",
                        other);
-    return fs_fail(err, FS_EFORMAT, "not a JPEG or PNG image");
+    return fs_fail(err, FS_EFORMAT, "not an image format facesearch reads (JPEG, PNG, WebP, HEIF/HEIC, AVIF, TIFF)");
 }
 
 int fs_image_probe(const uint8_t *buf, size_t len, fs_image_info *info, fs_error *err)
@@ -23,6 +23,10 @@ int fs_image_probe(const uint8_t *buf, size_t len, fs_image_info *info, fs_error
     switch (fs_image_sniff(buf, len)) {
     case FS_FORMAT_JPEG: return fs_jpeg_probe(buf, len, info, err);
     case FS_FORMAT_PNG: return fs_png_probe(buf, len, info, err);
+    case FS_FORMAT_WEBP: return fs_webp_probe(buf, len, info, err);
+    case FS_FORMAT_HEIF:
+    case FS_FORMAT_AVIF: return fs_heif_probe(buf, len, info, err);
+    case FS_FORMAT_TIFF: return fs_tiff_probe(buf, len, info, err);
     default: return unknown_format(buf, len, err);
     }
 }
@@ -47,9 +51,16 @@ int fs_image_decode(const uint8_t *buf, size_t len, const fs_decode_opts *opts,
     switch (fs_image_sniff(buf, len)) {
     case FS_FORMAT_JPEG: st = fs_jpeg_decode(buf, len, &req, out, info, err); break;
     case FS_FORMAT_PNG: st = fs_png_decode(buf, len, &req, out, info, err); break;
+    case FS_FORMAT_WEBP: st = fs_webp_decode(buf, len, &req, out, info, err); break;
+    case FS_FORMAT_HEIF:
+    case FS_FORMAT_AVIF: st = fs_heif_decode(buf, len, &req, out, info, err); break;
+    case FS_FORMAT_TIFF: st = fs_tiff_decode(buf, len, &req, out, info, err); break;
     default: return unknown_format(buf, len, err);
     }
-    if (st == FS_OK && req.apply_orientation && info->orientation != 1)
+    /* HEIF orients itself (its transform boxes, not EXIF, say which way is
+     * up); every other format is oriented here by its EXIF-style tag. */
+    int self_oriented = info->format == FS_FORMAT_HEIF || info->format == FS_FORMAT_AVIF;
+    if (st == FS_OK && req.apply_orientation && info->orientation != 1 && !self_oriented)
         st = fs_image_orient(out, info->orientation, err);
     if (st != FS_OK)
         fs_image_free(out);

@@ -32,6 +32,10 @@ const char *fs_format_name(fs_format f)
     switch (f) {
     case FS_FORMAT_JPEG: return "jpeg";
     case FS_FORMAT_PNG: return "png";
+    case FS_FORMAT_WEBP: return "webp";
+    case FS_FORMAT_HEIF: return "heif";
+    case FS_FORMAT_AVIF: return "avif";
+    case FS_FORMAT_TIFF: return "tiff";
     default: return "unknown";
     }
 }

@@ -55,6 +55,21 @@ int fs_png_probe(const uint8_t *buf, size_t len, fs_image_info *info,
 int fs_png_decode(const uint8_t *buf, size_t len, const fs_decode_req *req,
                   fs_image *out, fs_image_info *info, fs_error *err);
 
+int fs_webp_probe(const uint8_t *buf, size_t len, fs_image_info *info,
+                  fs_error *err);
+int fs_webp_decode(const uint8_t *buf, size_t len, const fs_decode_req *req,
+                   fs_image *out, fs_image_info *info, fs_error *err);
+/* HEIF and AVIF: decode applies the file's own transforms itself when
+ * req->apply_orientation (see heif.c); the caller must not orient again. */
+int fs_heif_probe(const uint8_t *buf, size_t len, fs_image_info *info,
+                  fs_error *err);
+int fs_heif_decode(const uint8_t *buf, size_t len, const fs_decode_req *req,
+                   fs_image *out, fs_image_info *info, fs_error *err);
+int fs_tiff_probe(const uint8_t *buf, size_t len, fs_image_info *info,
+                  fs_error *err);
+int fs_tiff_decode(const uint8_t *buf, size_t len, const fs_decode_req *req,
+                   fs_image *out, fs_image_info *info, fs_error *err);
+
 /* Converts n Adobe-inverted CMYK pixels (4 bytes each) at px to RGB (3 bytes
  * each) in place: R = round(C*K/255) etc.  px then holds 3n valid bytes. */
 void fs_cmyk_to_rgb_inplace(uint8_t *px, size_t n);

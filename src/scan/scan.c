@@ -30,17 +30,22 @@ struct fs_scan {
     frame *stack;
     int depth, cap;
     char path[MAX_PATH];
+    char *extensions; /* owned copy of o.extensions */
 };
 
-int fs_scan_is_photo_name(const char *name)
+int fs_scan_is_photo_name(const char *name, const char *extensions)
 {
-    static const char *const ext[] = {"jpg", "jpeg", "jpe", "jfif", "png"};
     const char *dot = strrchr(name, '.');
-    if (!dot)
+    if (!dot || !dot[1])
         return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (strcasecmp(dot + 1, ext[i]) == 0)
+    size_t n = strlen(dot + 1);
+    for (const char *p = extensions ? extensions : FS_SCAN_EXTENSIONS; *p;) {
+        size_t k = strcspn(p, " ,\t");
+        if (k == n && strncasecmp(p, dot + 1, n) == 0)
             return 1;
+        p += k;
+        p += strspn(p, " ,\t");
+    }
     return 0;
 }
 
@@ -97,6 +102,10 @@ int fs_scan_open_paths(char *const *paths, int n, const fs_scan_opts *opts, fs_s
     }
     if (opts)
         s->o = *opts;
+    if (s->o.extensions && !(s->o.extensions = s->extensions = strdup(s->o.extensions))) {
+        fs_scan_close(s);
+        return fs_fail(err, FS_ENOMEM, "out of memory");
+    }
     for (int i = 0; i < n; i++) {
         if (!(s->roots[i] = strdup(paths[i]))) {
             s->n_roots = i;
@@ -256,7 +265,7 @@ static int next_walk(fs_scan *s, const char **path, fs_error *err)
             }
             return rc; /* unreadable directory: reported, walk goes on */
         }
-        if (is_file && (s->o.all_files || fs_scan_is_photo_name(name)))
+        if (is_file && (s->o.all_files || fs_scan_is_photo_name(name, s->o.extensions)))
             return FS_OK;
         s->path[f->len] = '\0';
     }
@@ -278,6 +287,7 @@ void fs_scan_close(fs_scan *s)
     for (int i = 0; i < s->n_roots; i++)
         free(s->roots[i]);
     free(s->roots);
+    free(s->extensions);
     free(s->stack);
     free(s->line);
     free(s);
