@@ -7,6 +7,8 @@
 #   make test-slurm the nightly Slurm job on a one-node Slurm cluster (root)
 #   make models     fetch the pinned, checksum-verified model package
 #   make deps       install Debian packages and build the FAISS C API
+#   make fuzz       build the libFuzzer harnesses (clang, ASan+UBSan) and run
+#                   each for FUZZ_SECONDS (default 30)
 
 BUILD    ?= build
 DEPS_DIR ?= $(BUILD)/deps
@@ -63,7 +65,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 # .SECONDARY: with it, make skips a missing object when its archive is newer
 # than the sources, e.g. after a source file moves.
 .PRECIOUS: $(OBJ_DIR)/%.o
-.PHONY: all deps models demo test test-asan test-slurm bench eval install clean distclean check-deps check-test-deps
+.PHONY: all deps models demo test test-asan test-slurm bench eval install clean distclean check-deps check-test-deps fuzz fuzz-bins
 
 all: check-deps $(BIN) $(MPI_BIN)
 
@@ -93,7 +95,7 @@ $(GEN_DIR)/onnx.pb-c.c $(GEN_DIR)/onnx.pb-c.h: $(ONNX_PROTO)
 	cp $(ONNX_PROTO) $(GEN_DIR)/onnx.proto
 	cd $(GEN_DIR) && protoc-c --c_out=. onnx.proto
 
-$(OBJ_DIR)/src/nn/onnx.o: $(GEN_DIR)/onnx.pb-c.h
+$(OBJ_DIR)/src/nn/onnx.o $(OBJ_DIR)/tests/onnx_util.o: $(GEN_DIR)/onnx.pb-c.h
 
 # Generated code: compiled with the project's flags but without its own
 # warnings policy (it is not ours to fix).
@@ -174,6 +176,38 @@ test-asan: check-test-deps models
 test-slurm: check-deps models $(BIN) $(MPI_BIN)
 	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh --quiet --slurm
 	BIN=$(BIN) MODELS=$(MODELS) tools/test-slurm.sh
+
+# Fuzzing: every reader of outside data under libFuzzer (tests/fuzz/), built
+# by clang with ASan and UBSan in its own object tree; tools/fuzz.sh runs
+# each harness for FUZZ_SECONDS over its seeds (tests/fuzz/seeds.c, made
+# from the test images) and its saved findings (tests/fuzz/regress/), and
+# fails on any crash, leak, timeout or sanitizer report.
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_NAMES   := image_jpeg image_png image_webp image_heif image_tiff exif config json weights \
+                onnx manifest records sidecar
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+fuzz: check-deps models $(BUILD)/fuzz-seeds
+	@DEPS_DIR=$(DEPS_DIR) tools/deps.sh --quiet --fuzz
+	@$(MAKE) --no-print-directory OBJ_DIR=$(FUZZ_DIR)/obj CC=clang CXX=clang++ \
+	  SAN="$(FUZZ_SAN)" CFLAGS="-O1 -g -Wno-pass-failed" fuzz-bins
+	@rm -rf $(FUZZ_DIR)/seeds && $(BUILD)/fuzz-seeds $(FUZZ_DIR)/seeds $(MODELS)
+	FUZZ_DIR=$(FUZZ_DIR) tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-bins: $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+
+$(FUZZ_DIR)/fuzz_image_%: tests/fuzz/fuzz_image.c $(OBJ_DIR)/tests/fuzz/fuzz_file.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -DFUZZ_FORMAT=$* -o $@ $< \
+	  $(OBJ_DIR)/tests/fuzz/fuzz_file.o $(LIB) $(LDLIBS)
+
+$(FUZZ_DIR)/fuzz_%: $(OBJ_DIR)/tests/fuzz/fuzz_%.o $(OBJ_DIR)/tests/fuzz/fuzz_file.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# The seed writer is an ordinary program (gcc, no sanitizers).
+$(BUILD)/fuzz-seeds: $(OBJ_DIR)/tests/fuzz/seeds.o $(OBJ_DIR)/tests/onnx_util.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ_DIR)/tests/fuzz/seeds.o: $(GEN_DIR)/onnx.pb-c.h
 
 # An installed binary finds the models under PREFIX/share/facesearch.
 $(OBJ_DIR)/tools/cli.o: ALL_CFLAGS += -DFS_DATADIR='"$(PREFIX)/share/facesearch"'

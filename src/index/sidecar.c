@@ -87,6 +87,22 @@ static void copy_str(const fs_json *j, const char *key, char *out, size_t cap)
     snprintf(out, cap, "%s", s ? s : "");
 }
 
+/* A whole number field in [0, max] (absent: 0).  Anything else (negative,
+ * fractional, huge, not a number) marks the sidecar as damaged: converting
+ * it would be undefined, and its figures would be wrong anyway. */
+static double count_field(const fs_json *j, const char *key, double max, int *bad)
+{
+    const fs_json *v = fs_json_get(j, key);
+    if (!v)
+        return 0;
+    double d = fs_json_number(v, -1);
+    if (!(d >= 0 && d <= max && d == (double)(uint64_t)d)) {
+        *bad = 1;
+        return 0;
+    }
+    return d;
+}
+
 int fs_index_sidecar_read(const char *path, fs_index_info *out, fs_error *err)
 {
     uint8_t *buf;
@@ -109,20 +125,26 @@ int fs_index_sidecar_read(const char *path, fs_index_info *out, fs_error *err)
     copy_str(j, "model", out->model_id, sizeof out->model_id);
     copy_str(j, "faiss_build", out->faiss_build, sizeof out->faiss_build);
     copy_str(j, "fingerprint", out->fingerprint, sizeof out->fingerprint);
-    out->dim = (int)fs_json_number(fs_json_get(j, "dim"), 0);
-    out->count = (uint64_t)fs_json_number(fs_json_get(j, "count"), 0);
-    out->db_next_face = (uint64_t)fs_json_number(fs_json_get(j, "db_next_face"), 0);
-    out->db_faces_removed = (uint64_t)fs_json_number(fs_json_get(j, "db_faces_removed"), 0);
-    out->db_generation = (uint64_t)fs_json_number(fs_json_get(j, "db_generation"), 0);
-    out->train_size = (uint64_t)fs_json_number(fs_json_get(j, "train_size"), 0);
-    out->built_ns = (int64_t)fs_json_number(fs_json_get(j, "built_ns"), 0);
+    /* Counts stay below 2^63 so that every one converts exactly. */
+    const double big = 9.2e18;
+    int bad = 0;
+    out->dim = (int)count_field(j, "dim", 65536, &bad);
+    out->count = (uint64_t)count_field(j, "count", big, &bad);
+    out->db_next_face = (uint64_t)count_field(j, "db_next_face", big, &bad);
+    out->db_faces_removed = (uint64_t)count_field(j, "db_faces_removed", big, &bad);
+    out->db_generation = (uint64_t)count_field(j, "db_generation", big, &bad);
+    out->train_size = (uint64_t)count_field(j, "train_size", big, &bad);
+    out->built_ns = (int64_t)count_field(j, "built_ns", big, &bad);
+    out->incremental = (int)count_field(j, "incremental", 1, &bad);
+    out->file_bytes = (uint64_t)count_field(j, "file_bytes", big, &bad);
     out->build_s = fs_json_number(fs_json_get(j, "build_s"), 0);
     out->train_s = fs_json_number(fs_json_get(j, "train_s"), 0);
     out->add_s = fs_json_number(fs_json_get(j, "add_s"), 0);
-    out->incremental = (int)fs_json_number(fs_json_get(j, "incremental"), 0);
-    out->file_bytes = (uint64_t)fs_json_number(fs_json_get(j, "file_bytes"), 0);
     out->merge_s = fs_json_number(fs_json_get(j, "merge_s"), 0);
     copy_str(j, "trained", out->trained, sizeof out->trained);
     fs_json_free(j);
+    if (bad)
+        return fs_fail(err, FS_EINDEX, "%s: damaged sidecar (a count out of range); rebuild with "
+                       "facesearch build", path);
     return FS_OK;
 }

@@ -47,6 +47,9 @@ typedef struct loader {
     fs_error *err;
 } loader;
 
+/* proto2 leaves an absent string NULL; a node's name is optional. */
+static const char *nm(const char *s) { return s ? s : ""; }
+
 static int fail_node(loader *l, const node_t *n, const char *why)
 {
     return fs_fail(l->err, FS_EMODEL, "%s: node '%s' (%s): %s", l->path,
@@ -260,8 +263,8 @@ static int map_conv(loader *l, size_t idx)
         for (int o = 0; st && o < O; o++)
             slope[o] = sl[elements(st) == 1 ? 0 : o];
         char name[160];
-        snprintf(name, sizeof name, "%s%s%s", n->name, pr >= 0 ? "+" : "",
-                 pr >= 0 ? l->g->node[pr]->name : "");
+        snprintf(name, sizeof name, "%s%s%s", nm(n->name), pr >= 0 ? "+" : "",
+                 pr >= 0 ? nm(l->g->node[pr]->name) : "");
         fs_conv_desc d = {kh, kw, cin, O, stride, pad ? FS_PAD_EXPLICIT : FS_PAD_VALID,
                           st ? FS_ACT_PRELU : FS_ACT_NONE, hwio, b, NULL, NULL, pad, slope};
         out = dw ? fs_net_depthwise(l->net, name, x, &d) : fs_net_conv(l->net, name, x, &d);
@@ -291,7 +294,7 @@ static int map_add(loader *l, const node_t *n)
         return FS_EMODEL;
     if (l->net->layers[in[0]].cout != l->net->layers[in[1]].cout)
         return fail_node(l, n, "the two inputs have different channel counts");
-    int out = fs_net_add(l->net, n->name, 2, in, FS_ACT_NONE);
+    int out = fs_net_add(l->net, nm(n->name), 2, in, FS_ACT_NONE);
     if (out < 0)
         return fs_net_status(l->net, l->err);
     return define(l, n->output[0], out, NULL);
@@ -416,6 +419,13 @@ int fs_onnx_load(const char *path, fs_onnx_model *m, fs_error *err)
     else if (!(l.uses = calloc(l.g->n_node, sizeof *l.uses)) ||
              !(l.absorbed = calloc(l.g->n_node, 1)))
         st = fs_fail(err, FS_ENOMEM, "%s: out of memory", path);
+    /* Graph inputs and outputs are looked up by name: each must have one. */
+    for (size_t i = 0; st == FS_OK && i < l.g->n_input + l.g->n_output; i++) {
+        const Onnx__ValueInfoProto *v =
+            i < l.g->n_input ? l.g->input[i] : l.g->output[i - l.g->n_input];
+        if (!v->name)
+            st = fs_fail(err, FS_EMODEL, "%s: an unnamed graph input or output", path);
+    }
     for (size_t i = 0; st == FS_OK && i < l.g->n_initializer; i++)
         st = l.g->initializer[i]->name
                  ? define(&l, l.g->initializer[i]->name, -1, l.g->initializer[i])

@@ -120,9 +120,32 @@ int fs_rec_face_decode(const uint8_t *b, size_t len, fs_face_rec *f)
     return 0;
 }
 
+/* IEEE half precision, rounded to nearest even: GCC's _Float16, or F16C's
+ * conversions for clang 14 (the fuzzing build), which has no _Float16 on
+ * x86; both give the same bits. */
+#if defined(__clang__) && defined(__F16C__)
+#include <immintrin.h>
+static uint16_t to_half(float f) { return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); }
+static float from_half(uint16_t h) { return _cvtsh_ss(h); }
+#else
+static uint16_t to_half(float f)
+{
+    _Float16 h = (_Float16)f;
+    uint16_t u;
+    memcpy(&u, &h, 2);
+    return u;
+}
+static float from_half(uint16_t u)
+{
+    _Float16 h;
+    memcpy(&h, &u, 2);
+    return (float)h;
+}
+#endif
+
 size_t fs_vec_bytes(int dim, int f16)
 {
-    return (size_t)dim * (f16 ? sizeof(_Float16) : sizeof(float));
+    return (size_t)dim * (f16 ? 2 : sizeof(float));
 }
 
 void fs_vec_encode(const float *v, int dim, int f16, void *dst)
@@ -132,7 +155,7 @@ void fs_vec_encode(const float *v, int dim, int f16, void *dst)
         return;
     }
     for (int i = 0; i < dim; i++) {
-        _Float16 h = (_Float16)v[i];
+        uint16_t h = to_half(v[i]);
         memcpy((char *)dst + 2 * (size_t)i, &h, 2);
     }
 }
@@ -145,9 +168,9 @@ void fs_vec_decode(const void *src, int dim, int f16, float *v)
     }
     double ss = 0;
     for (int i = 0; i < dim; i++) {
-        _Float16 h;
+        uint16_t h;
         memcpy(&h, (const char *)src + 2 * (size_t)i, 2);
-        v[i] = (float)h;
+        v[i] = from_half(h);
         ss += (double)v[i] * v[i];
     }
     /* Stored descriptors are unit vectors: give back the unit length the
