@@ -318,7 +318,7 @@ TEST(index_damaged_or_missing_files)
     fseek(f, 100, SEEK_SET);
     fputc(0x5a, f);
     fclose(f);
-    CHECK_INT(fs_index_open(dir, &ix, &e), FS_EINDEX);
+    CHECK_INT(fs_index_open(dir, &ix, &e), FS_ENOTFOUND);
     CHECK_MSG(strstr(e.msg, "does not match its sidecar") != NULL, "%s", e.msg);
     /* A bad factory string is a clear error. */
     o.factory = "IVF,Bogus";

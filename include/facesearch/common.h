@@ -31,7 +31,9 @@ enum fs_status {
     FS_EINDEX,     /* vector index error (FAISS) */
     FS_ENOMEM,     /* out of memory */
     FS_EINTR,      /* interrupted by a signal; finished work was kept */
-    FS_EINTERNAL   /* a bug or an unexpected library failure */
+    FS_EINTERNAL,  /* a bug or an unexpected library failure */
+    FS_ENOSPC      /* the filesystem is full; what was committed before is kept
+                      (after FS_EINTERNAL: codes are stored in photo records) */
 };
 
 /* An error report: a status code and a message.  Zero-initialise before use. */
@@ -56,8 +58,9 @@ void fs_error_clear(fs_error *err);
 /* Short stable name of a status code ("corrupt", "io", ...); never NULL. */
 const char *fs_status_name(int code);
 
-/* Process exit code for a status: 0 ok, 1 usage, 2 bad input/data,
- * 3 internal error (FS_ENOMEM, FS_EINTERNAL, FS_EINDEX, FS_EDB). */
+/* Process exit code for a status: 0 ok, 1 usage, 2 bad input/data (also
+ * FS_ENOSPC, FS_EBUSY, FS_EINTR), 3 internal error (FS_ENOMEM, FS_EINTERNAL,
+ * FS_EINDEX, FS_EDB). */
 int fs_exit_code(int code);
 
 /* Reads a whole file into a malloc'ed buffer (*buf, owned by the caller,
@@ -71,6 +74,24 @@ int fs_read_file(const char *path, size_t max_bytes, uint8_t **buf,
  * fsync, rename.  A crash leaves the old file or the new one, never a part.
  * Errors: FS_EIO (naming the path and errno text). */
 int fs_write_file_atomic(const char *path, const void *data, size_t len, fs_error *err);
+/* (also FS_ENOSPC, see fs_disk_full) */
+
+/* Records why opening path (to `what`: "open", "read directory") failed
+ * with errno e: FS_ENOMEM when the process is out of file descriptors or
+ * memory (EMFILE, ENFILE, ENOMEM: the machine's fault, not the file's, so
+ * callers stop rather than record the file as bad), else FS_EIO.  Returns
+ * the status. */
+int fs_open_fail(fs_error *err, const char *path, const char *what, int e);
+
+/* Classifies a failed write to path (errno-style code e: ENOSPC, EDQUOT,
+ * or EIO, which LMDB returns for a short write): when the filesystem holding
+ * path is full (ENOSPC/EDQUOT, or EIO with under 64 MiB free), records
+ * FS_ENOSPC with a message naming path, `what` was being done, the bytes it
+ * needed when known (need > 0, else "more than `done` bytes written") and
+ * the bytes free, and returns FS_ENOSPC.  Otherwise returns FS_OK and
+ * leaves err alone. */
+int fs_disk_full(const char *path, int e, uint64_t need, uint64_t done, const char *what,
+                 fs_error *err);
 
 /* Monotonic clock in seconds, for timings. */
 double fs_now(void);

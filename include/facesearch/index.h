@@ -160,8 +160,9 @@ void fs_index_merge_topk(int k, float *dist, int64_t *ids, const float *dist2,
                          const int64_t *ids2);
 
 /* Loads dir/faces.faiss and its sidecar, checking that they belong together.
- * Errors: FS_ENOTFOUND (no index: run facesearch build), FS_EINDEX (mismatch,
- * unreadable), FS_EIO. */
+ * Errors: FS_ENOTFOUND (no usable index: none built, or a build interrupted
+ * between the index and its sidecar, or they do not match: run facesearch
+ * build), FS_EINDEX (unreadable, wrong dimension), FS_EIO. */
 int fs_index_open(const char *dir, fs_index **ix, fs_error *err);
 
 /* An in-memory index over n vectors (dim floats each) with the given ids,

@@ -54,6 +54,7 @@ const char *fs_status_name(int code)
         [FS_EDB] = "db",          [FS_EBUSY] = "busy",
         [FS_EINDEX] = "index",    [FS_ENOMEM] = "nomem",
         [FS_EINTR] = "interrupted", [FS_EINTERNAL] = "internal",
+        [FS_ENOSPC] = "nospace",
     };
     if (code < 0 || code >= (int)(sizeof names / sizeof names[0]) || !names[code])
         return "unknown";
@@ -68,7 +69,7 @@ int fs_exit_code(int code)
     case FS_EUSAGE:
         return 1;
     case FS_EIO: case FS_EFORMAT: case FS_ECORRUPT: case FS_ELIMIT:
-    case FS_ENOTFOUND: case FS_EMODEL: case FS_EBUSY: case FS_EINTR:
+    case FS_ENOTFOUND: case FS_EMODEL: case FS_EBUSY: case FS_EINTR: case FS_ENOSPC:
         return 2;
     default:
         return 3;

@@ -42,7 +42,10 @@ int fs_worker_create(const fs_engine *e, fs_worker **out, fs_error *err)
     }
     if (!ok) {
         fs_worker_destroy(w);
-        return fs_fail(err, FS_ENOMEM, "out of memory creating a face worker");
+        return fs_fail(err, FS_ENOMEM,
+                       "out of memory creating a face worker (%.0f MiB each, one per thread): "
+                       "lower run.threads or raise the memory limit",
+                       (double)e->ws_bytes / (1 << 20));
     }
     *out = w;
     return FS_OK;

@@ -234,12 +234,22 @@ int fs_index_write(FaissIndex *ix, const char *dir, fs_index_info *info, fs_erro
         return fs_fail(err, FS_EIO, "%s: %s", tmp, strerror(errno));
     fchmod(fileno(f), 0600); /* derived from biometric data */
     int rc = FS_OK;
+    errno = 0;
     if (faiss_write_index(ix, f))
         rc = fs_index_faiss_fail(err, tmp);
     else if (fflush(f) != 0 || fsync(fileno(f)) != 0)
         rc = fs_fail(err, FS_EIO, "%s: %s", tmp, strerror(errno));
-    if (fclose(f) != 0 && rc == FS_OK)
+    int e = errno;
+    long done = ftell(f);
+    if (fclose(f) != 0 && rc == FS_OK) {
+        e = errno;
         rc = fs_fail(err, FS_EIO, "%s: %s", tmp, strerror(errno));
+    }
+    /* A full disk: the old index is still in place (the new one goes to a
+     * temporary file renamed over it only when complete). */
+    if (rc != FS_OK && fs_disk_full(path, e ? e : EIO, 0, done > 0 ? (uint64_t)done : 0,
+                                    "writing the index", err) == FS_ENOSPC)
+        rc = FS_ENOSPC;
     if (rc == FS_OK)
         rc = fs_index_fingerprint(tmp, &info->file_bytes, info->fingerprint, err);
     if (rc == FS_OK && rename(tmp, path) != 0)

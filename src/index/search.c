@@ -41,11 +41,14 @@ int fs_index_open(const char *dir, fs_index **out, fs_error *err)
                 "them with mpirun facesearch-mpi, or run facesearch build", dir);
     else if (rc == FS_ENOTFOUND)
         fs_fail(err, rc, "%s: no index (run facesearch build)", path);
+    /* The index is renamed into place before its sidecar is written, so a
+     * build killed between the two leaves no sidecar or the old one: no
+     * usable index, as if none had been built (exit 2, build again). */
     if (rc == FS_OK && (rc = fs_index_sidecar_read(side, &ix->info, err)) == FS_ENOTFOUND)
-        fs_fail(err, FS_EINDEX, "%s: missing (run facesearch build)", side);
+        fs_fail(err, rc, "%s: missing (an interrupted build?): run facesearch build", side);
     if (rc == FS_OK && (strcmp(fp, ix->info.fingerprint) != 0 || size != ix->info.file_bytes))
-        rc = fs_fail(err, FS_EINDEX,
-                     "%s does not match its sidecar (an interrupted build?); run facesearch build",
+        rc = fs_fail(err, FS_ENOTFOUND,
+                     "%s does not match its sidecar (an interrupted build?): run facesearch build",
                      path);
     if (rc == FS_OK)
         rc = fs_index_read_faiss(path, &ix->faiss, err);

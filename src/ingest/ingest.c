@@ -128,6 +128,8 @@ static result *process(run *r, worker_ctx *wc, work *wk)
     size_t len = 0;
     double t = fs_now();
     int rc = fs_read_file(wk->path, o->max_file_bytes, &buf, &len, &e);
+    if (rc == FS_ENOMEM)
+        goto out_of_resources;
     if (rc != FS_OK)
         return error_result(wk->path, wk->size, wk->mtime_ns, &e);
     uint8_t hash[32];
@@ -145,6 +147,10 @@ static result *process(run *r, worker_ctx *wc, work *wk)
     rc = fs_image_decode(buf, len, &o->decode, &img, NULL, &e);
     free(buf);
     wc->decode_s += fs_now() - t;
+    if (rc == FS_ENOMEM) {
+        fs_error_prefix(&e, wk->path);
+        goto out_of_resources;
+    }
     if (rc != FS_OK) {
         fs_error_prefix(&e, wk->path);
         result *res = error_result(wk->path, wk->size, wk->mtime_ns, &e);
@@ -159,6 +165,8 @@ static result *process(run *r, worker_ctx *wc, work *wk)
     if (rc != FS_OK) {
         fs_error_prefix(&e, wk->path);
         fs_image_free(&img);
+        if (rc == FS_ENOMEM)
+            goto out_of_resources;
         return error_result(wk->path, wk->size, wk->mtime_ns, &e);
     }
     result *res = calloc(1, sizeof *res);
@@ -212,6 +220,13 @@ static result *process(run *r, worker_ctx *wc, work *wk)
     res->item.vectors = res->vecs;
     fs_image_free(&img);
     return res;
+
+out_of_resources:
+    /* Out of memory or file descriptors is the machine's state, not the
+     * photo's: the run stops and the photo stays unrecorded, so the next
+     * run does it. */
+    set_fatal(r, &e);
+    return NULL;
 }
 
 static void free_work(work *wk)
@@ -454,6 +469,10 @@ static void *scanner_main(void *arg)
         if (rc == FS_OK && stat(path, &st) != 0) {
             fs_fail(&pe, FS_EIO, "%s: %s", path, strerror(errno));
             rc = FS_EIO;
+        }
+        if (rc == FS_ENOMEM) {
+            set_fatal(r, &pe); /* out of descriptors: stop, as for photos */
+            break;
         }
         if (rc != FS_OK) {
             /* The walk goes on; the failure is recorded under the path. */

@@ -126,7 +126,7 @@ int fs_scan_open_manifest(const char *manifest, fs_scan **out, fs_error *err)
     s->manifest = strcmp(manifest, "-") == 0 ? stdin : fopen(manifest, "r");
     if (!s->manifest) {
         free(s);
-        return fs_fail(err, FS_EIO, "%s: cannot open manifest: %s", manifest, strerror(errno));
+        return fs_open_fail(err, manifest, "open manifest", errno);
     }
     *out = s;
     return FS_OK;
@@ -152,7 +152,7 @@ static int push(fs_scan *s, size_t len, fs_error *err)
     }
     DIR *d = opendir(s->path);
     if (!d)
-        return fs_fail(err, FS_EIO, "%s: cannot read directory: %s", s->path, strerror(errno));
+        return fs_open_fail(err, s->path, "read directory", errno);
     struct stat st;
     if (fstat(dirfd(d), &st) != 0) {
         closedir(d);

@@ -218,7 +218,7 @@ static int grow_map(fs_db *db)
 }
 
 int fs_db_write(fs_db *db, int (*fn)(fs_db *, MDB_txn *, void *), void *ctx, const char *what,
-                fs_error *err)
+                uint64_t need, fs_error *err)
 {
     if (db->readonly)
         return fs_fail(err, FS_EINTERNAL, "%s: opened read-only", db->path);
@@ -246,6 +246,8 @@ int fs_db_write(fs_db *db, int (*fn)(fs_db *, MDB_txn *, void *), void *ctx, con
                 return fs_db_lmdb_fail(db, err, g, "growing the map");
             continue;
         }
+        if (fs_disk_full(db->path, rc, need, 0, what, err) == FS_ENOSPC)
+            return FS_ENOSPC;
         return fs_db_lmdb_fail(db, err, rc, what);
     }
 }
@@ -259,5 +261,15 @@ int fs_db_commit(fs_db *db, fs_db_item *items, int n_items, const uint64_t *remo
     if (db->parts)
         return fs_shards_commit(db, items, n_items, remove, n_remove, err);
     batch b = {items, n_items, remove, n_remove};
-    return fs_db_write(db, write_batch, &b, "committing a batch", err);
+    /* What the batch adds, for a disk-full message: records, keys and
+     * vectors (B-tree pages add a little on top). */
+    uint64_t need = 0;
+    for (int i = 0; i < n_items; i++)
+        need += fs_rec_image_size(&items[i].img) + 2 * FS_DB_MAX_KEY +
+                (uint64_t)items[i].img.n_faces * (FS_FACE_BYTES + 16 +
+                                                  fs_vec_bytes(db->dim, db->f16));
+    char what[64];
+    snprintf(what, sizeof what, "committing a batch of %d photo%s", n_items,
+             n_items == 1 ? "" : "s");
+    return fs_db_write(db, write_batch, &b, what, need, err);
 }

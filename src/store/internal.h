@@ -66,10 +66,13 @@ int fs_db_lmdb_fail(const fs_db *db, fs_error *err, int rc, const char *what);
 
 /* Runs fn in a write transaction and commits it; on MDB_MAP_FULL the map
  * is grown and fn replayed from scratch (fn's writes must depend only on
- * what it reads in t).  `what` names the step in errors.  Errors: FS_EDB,
- * FS_EINTERNAL (read-only handle). */
+ * what it reads in t).  `what` names the step in errors; `need` estimates
+ * the bytes the transaction writes (0 = unknown), for a disk-full message.
+ * The transaction is all or nothing: on any error the database keeps its
+ * state before it.  Errors: FS_ENOSPC (fs_disk_full), FS_EDB, FS_EINTERNAL
+ * (read-only handle). */
 int fs_db_write(fs_db *db, int (*fn)(fs_db *, MDB_txn *, void *), void *ctx, const char *what,
-                fs_error *err);
+                uint64_t need, fs_error *err);
 
 /* Meta helpers inside a transaction. */
 int fs_meta_get_u64(MDB_txn *t, MDB_dbi meta, const char *key, uint64_t *v);

@@ -40,7 +40,7 @@ int fs_db_reembed_begin(fs_db *db, const fs_db_model *target, uint64_t *next_ima
     if (!target || !target->id || !target->id[0] || strlen(target->id) > 255 || target->dim <= 0)
         return fs_fail(err, FS_EUSAGE, "%s: reembed needs a target model", db->path);
     begin_ctx c = {target, 1};
-    int rc = fs_db_write(db, begin_txn, &c, "starting a reembed", err);
+    int rc = fs_db_write(db, begin_txn, &c, "starting a reembed", 0, err);
     if (rc == FS_OK && next_image)
         *next_image = c.next;
     return rc;
@@ -76,7 +76,7 @@ int fs_db_reembed_put(fs_db *db, const uint64_t *face_ids, const float *vecs, si
                       uint64_t next_image, fs_error *err)
 {
     put_ctx p = {face_ids, vecs, n, next_image};
-    return fs_db_write(db, put_txn, &p, "writing re-embedded vectors", err);
+    return fs_db_write(db, put_txn, &p, "writing re-embedded vectors", 0, err);
 }
 
 static int finish_txn(fs_db *db, MDB_txn *t, void *ctx)
@@ -113,5 +113,5 @@ static int finish_txn(fs_db *db, MDB_txn *t, void *ctx)
 
 int fs_db_reembed_finish(fs_db *db, fs_error *err)
 {
-    return fs_db_write(db, finish_txn, NULL, "finishing a reembed", err);
+    return fs_db_write(db, finish_txn, NULL, "finishing a reembed", 0, err);
 }
