@@ -7,6 +7,7 @@
 #   make test-slurm the nightly Slurm job on a one-node Slurm cluster (root)
 #   make models     fetch the pinned, checksum-verified model package
 #   make deps       install Debian packages and build the FAISS C API
+#   make install    binaries, models, man page, bash completion, systemd units
 #   make fuzz       build the libFuzzer harnesses (clang, ASan+UBSan) and run
 #                   each for FUZZ_SECONDS (default 30)
 
@@ -65,7 +66,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(OBJ_DIR)/%.o)
 # .SECONDARY: with it, make skips a missing object when its archive is newer
 # than the sources, e.g. after a source file moves.
 .PRECIOUS: $(OBJ_DIR)/%.o
-.PHONY: all deps models demo test test-asan test-slurm bench eval install clean distclean check-deps check-test-deps fuzz fuzz-bins
+.PHONY: all deps models demo test test-asan test-slurm bench eval install man clean distclean check-deps check-test-deps fuzz fuzz-bins
 
 all: check-deps $(BIN) $(MPI_BIN)
 
@@ -212,11 +213,25 @@ $(OBJ_DIR)/tests/fuzz/seeds.o: $(GEN_DIR)/onnx.pb-c.h
 # An installed binary finds the models under PREFIX/share/facesearch.
 $(OBJ_DIR)/tools/cli.o: ALL_CFLAGS += -DFS_DATADIR='"$(PREFIX)/share/facesearch"'
 
-install: all models
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/facesearch/models
+# The man page is made from the binary's own --help texts (tools/manpage.sh).
+man: $(BUILD)/facesearch.1
+$(BUILD)/facesearch.1: $(BIN) tools/manpage.sh
+	tools/manpage.sh $(BIN) > $@.tmp && mv $@.tmp $@
+
+install: all models $(BUILD)/facesearch.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/facesearch/models \
+	  $(DESTDIR)$(PREFIX)/share/facesearch/systemd $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/facesearch
 	install -m 0755 $(MPI_BIN) $(DESTDIR)$(PREFIX)/bin/facesearch-mpi
 	install -m 0644 configs/default.conf $(DESTDIR)$(PREFIX)/share/facesearch/default.conf
+	install -m 0644 $(BUILD)/facesearch.1 $(DESTDIR)$(PREFIX)/share/man/man1/facesearch.1
+	install -m 0644 tools/completion.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/facesearch
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' configs/systemd/facesearch-nightly.service \
+	  > $(DESTDIR)$(PREFIX)/share/facesearch/systemd/facesearch-nightly.service
+	install -m 0644 configs/systemd/facesearch-nightly.timer \
+	  $(DESTDIR)$(PREFIX)/share/facesearch/systemd/facesearch-nightly.timer
 	cp -rL $(MODELS)/. $(DESTDIR)$(PREFIX)/share/facesearch/models/
 
 clean:

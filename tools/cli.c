@@ -1,11 +1,14 @@
 /* Shared command-line plumbing (see tools/cli.h). */
 #include "cli.h"
 
+#include "facesearch/face.h"
+
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Where `make install` puts the models (share/facesearch under PREFIX). */
 #ifndef FS_DATADIR
@@ -45,6 +48,44 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+int cli_model_places(char places[CLI_MODEL_PLACES][4200])
+{
+    int n = 0;
+    snprintf(places[n++], 4200, "models");
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0'; /* the executable's directory: build/ or PREFIX/bin */
+            snprintf(places[n++], 4200, "%s/../models", exe);
+            snprintf(places[n++], 4200, "%s/../share/facesearch/models", exe);
+        }
+    }
+    snprintf(places[n++], 4200, "%s/models", FS_DATADIR);
+    return n;
+}
+
+int cli_engine_create(const fs_config *cfg, const fs_engine_opts *o, fs_engine **out,
+                      fs_error *e)
+{
+    const char *models = fs_config_str(cfg, "paths.models");
+    int rc = fs_engine_create(models, o, out, e);
+    if (rc == FS_EMODEL && strcmp(models, "models") == 0 && !is_dir(models)) {
+        char places[CLI_MODEL_PLACES][4200];
+        int n = cli_model_places(places);
+        char where[CLI_MODEL_PLACES * 4200 + 16] = "";
+        for (int i = 0; i < n; i++) {
+            strcat(where, i ? ", " : "");
+            strcat(where, places[i]);
+        }
+        fs_fail(e, FS_EMODEL, "no models directory found (looked in %s): give --models DIR, "
+                "set paths.models, or run make models", where);
+    }
+    return rc;
+}
+
 fs_config *cli_config_open(int argc, char **argv, int *exit_code)
 {
     fs_config *cfg = fs_config_create();
@@ -73,12 +114,18 @@ fs_config *cli_config_open(int argc, char **argv, int *exit_code)
             return NULL;
         }
     }
-    /* The default "models" is relative to a source checkout; an installed
-     * binary run elsewhere finds the installed copy instead. */
+    /* The default "models" is relative to a source checkout; a binary run
+     * from elsewhere looks next to itself, then in its install prefix. */
     const char *models = fs_config_str(cfg, "paths.models");
-    if (strcmp(models, "models") == 0 && !is_dir(models) && is_dir(FS_DATADIR "/models")) {
-        fs_error e = {0};
-        fs_config_set(cfg, "paths.models", FS_DATADIR "/models", "installed models", &e);
+    if (strcmp(models, "models") == 0 && !is_dir(models)) {
+        char places[CLI_MODEL_PLACES][4200];
+        int n = cli_model_places(places);
+        for (int i = 1; i < n; i++)
+            if (is_dir(places[i])) {
+                fs_error e = {0};
+                fs_config_set(cfg, "paths.models", places[i], "models found", &e);
+                break;
+            }
     }
     *exit_code = EXIT_OK;
     return cfg;

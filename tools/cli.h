@@ -48,6 +48,23 @@ int cli_config_set(fs_config *cfg, const char *key, const char *value,
  * SECTION.RECOGNIZER, the recogniser's calibrated value. */
 double cli_threshold(const fs_config *cfg, const char *section, const char *recognizer);
 
+/* Where a default paths.models ("models", relative to a source checkout)
+ * is looked for, in order: ./models, next to the executable
+ * (EXE_DIR/../models: build/facesearch finds the checkout's models from any
+ * directory), the prefix the executable sits in
+ * (EXE_DIR/../share/facesearch/models) and the prefix it was built for
+ * (FS_DATADIR/models).  cli_config_open takes the first that exists.
+ * Fills places and returns how many. */
+#define CLI_MODEL_PLACES 4
+int cli_model_places(char places[CLI_MODEL_PLACES][4200]);
+
+/* fs_engine_create over paths.models; when the default was found nowhere,
+ * the error says where it looked. */
+struct fs_engine;
+struct fs_engine_opts;
+int cli_engine_create(const fs_config *cfg, const struct fs_engine_opts *o,
+                      struct fs_engine **out, fs_error *e);
+
 /* getopt_long(argc, argv, shortopts, opts, NULL), after checking that no
  * two long options of the table share a code: such a pair makes one flag
  * silently act as the other (ingest's --models once set --manifest).  A

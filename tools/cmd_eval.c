@@ -325,7 +325,7 @@ static int eval_lfw(int argc, char **argv)
     face_batch b = {0};
     rc = face_cli_options(cfg, &eo, &b.decode);
     fs_engine *engine = NULL;
-    if (!rc && fs_engine_create(fs_config_str(cfg, "paths.models"), &eo, &engine, &e) != FS_OK)
+    if (!rc && cli_engine_create(cfg, &eo, &engine, &e) != FS_OK)
         rc = cli_fail(&e);
     b.threads = (int)fs_config_int(cfg, "run.threads");
     fs_config_destroy(cfg);

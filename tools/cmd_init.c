@@ -64,7 +64,7 @@ int cmd_init(int argc, char **argv)
     fs_error e = {0};
     /* The engine names the model the shards are tied to. */
     if ((rc = face_cli_options(cfg, &eo, &dopts)) == EXIT_OK &&
-        fs_engine_create(fs_config_str(cfg, "paths.models"), &eo, &engine, &e) != FS_OK)
+        cli_engine_create(cfg, &eo, &engine, &e) != FS_OK)
         rc = cli_fail(&e);
     if (rc == EXIT_OK) {
         fs_db_model model;

@@ -204,7 +204,7 @@ int cmd_reembed(int argc, char **argv)
         goto out;
     fs_db_options dbo = {0, NULL, 0, 0};
     if (fs_db_open(dir, &dbo, &db, &e) != FS_OK ||
-        fs_engine_create(fs_config_str(cfg, "paths.models"), &eo, &engine, &e) != FS_OK) {
+        cli_engine_create(cfg, &eo, &engine, &e) != FS_OK) {
         rc = cli_fail(&e);
         goto out;
     }

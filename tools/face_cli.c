@@ -171,7 +171,7 @@ int face_cli_start(face_cli *fc, const fs_config *cfg)
      * OpenBLAS's default, all of them). */
     if (fs_config_int(cfg, "run.threads") > 0)
         openblas_set_num_threads((int)fs_config_int(cfg, "run.threads"));
-    if (fs_engine_create(fs_config_str(cfg, "paths.models"), &o, &fc->engine, &e) != FS_OK ||
+    if (cli_engine_create(cfg, &o, &fc->engine, &e) != FS_OK ||
         fs_worker_create(fc->engine, &fc->worker, &e) != FS_OK) {
         face_cli_end(fc);
         return cli_fail(&e);

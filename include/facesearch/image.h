@@ -2,9 +2,11 @@
  * facesearch/image.h — photo decoding and pixel operations.
  *
  * Decoding: JPEG through libjpeg-turbo's TurboJPEG API (baseline,
- * progressive, grayscale, CMYK/YCCK) and PNG through libpng (8/16-bit,
- * palette, gray, alpha dropped), always to packed RGB8.  The format is
- * detected from the bytes, never from the file name.  With default options a
+ * progressive, grayscale, CMYK/YCCK), PNG through libpng (8/16-bit,
+ * palette, gray, alpha dropped), WebP through libwebp (stills; an
+ * animation's first frame), HEIF/HEIC and AVIF through libheif (the primary
+ * image) and TIFF through libtiff (the first page), always to packed RGB8.
+ * The format is detected from the bytes, never from the file name.  With default options a
  * JPEG decodes bit-identically to libjpeg-turbo's defaults (ISLOW IDCT, fancy
  * upsampling), which is what the reference networks were fed.
  *
@@ -13,9 +15,10 @@
  * otherwise yield a silently grey-padded image), a pixel count over the
  * limit — is returned as a status with a one-line message; nothing aborts.
  * Status mapping:
- *   FS_EFORMAT   not a JPEG or PNG (the message names a recognised other
- *                format such as GIF, WebP or HEIC), or a JPEG/PNG feature
- *                the libraries do not support (e.g. 12-bit JPEG)
+ *   FS_EFORMAT   not a format read here (the message names a recognised
+ *                other format such as GIF or BMP), or a feature the
+ *                libraries do not support (e.g. 12-bit JPEG, a HEIF codec
+ *                the system's libheif lacks: the message names it)
  *   FS_ECORRUPT  truncated or damaged data, a zero-size image
  *   FS_ELIMIT    width*height over max_pixels, a side over FS_IMAGE_MAX_SIDE,
  *                a file over max_file_bytes
@@ -36,6 +39,14 @@
  * palette and low-bit-depth gray are expanded, alpha (including tRNS) is
  * dropped without compositing, and no gamma correction is applied.  The
  * orientation of a PNG comes from its eXIf chunk when it precedes IDAT.
+ *
+ * WebP: alpha dropped; EXIF orientation from its EXIF chunk.  HEIF/AVIF:
+ * the file's own transform boxes (irot, imir, clap) stand for orientation
+ * and are applied by libheif when apply_orientation is set (info's
+ * orientation stays 1; see src/image/heif.c).  TIFF: 1..16-bit samples
+ * (16-bit rounded to 8), RGB, grey, palette, CMYK without colour
+ * management, YCbCr; the Orientation tag acts as EXIF's.  info.progressive
+ * means "animated" for a WebP.
  *
  * All functions are reentrant and thread-safe (no global state).
  */

@@ -41,9 +41,9 @@ static const char *missing_decoder(int avif)
 {
     if (avif)
         return heif_have_decoder_for_format(heif_compression_AV1) ? NULL
-               : "an AV1 decoder (libheif built without libdav1d or libaom)";
+               : "no AV1 decoder (libheif built without libdav1d and libaom)";
     return heif_have_decoder_for_format(heif_compression_HEVC) ? NULL
-           : "an HEVC decoder (libheif built without libde265)";
+           : "no HEVC decoder (libheif built without libde265)";
 }
 
 static int heif_run(const uint8_t *buf, size_t len, const fs_decode_req *req,
@@ -89,7 +89,7 @@ static int heif_run(const uint8_t *buf, size_t len, const fs_decode_req *req,
         goto done;
     const char *missing = missing_decoder(avif);
     if (missing) {
-        st = fs_fail(err, FS_EFORMAT, "cannot decode %s: this system's libheif has no %s",
+        st = fs_fail(err, FS_EFORMAT, "cannot decode %s: this system's libheif has %s",
                      what, missing);
         goto done;
     }
