@@ -205,7 +205,8 @@ $(FUZZ_DIR)/fuzz_%: $(OBJ_DIR)/tests/fuzz/fuzz_%.o $(OBJ_DIR)/tests/fuzz/fuzz_fi
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 # The seed writer is an ordinary program (gcc, no sanitizers).
-$(BUILD)/fuzz-seeds: $(OBJ_DIR)/tests/fuzz/seeds.o $(OBJ_DIR)/tests/onnx_util.o $(LIB)
+$(BUILD)/fuzz-seeds: $(OBJ_DIR)/tests/fuzz/seeds.o $(OBJ_DIR)/tests/onnx_util.o \
+                    $(OBJ_DIR)/tests/encode_util.o $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(OBJ_DIR)/tests/fuzz/seeds.o: $(GEN_DIR)/onnx.pb-c.h

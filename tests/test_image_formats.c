@@ -13,6 +13,7 @@
 #include <turbojpeg.h>
 
 #include "facesearch/image.h"
+#include "encode_util.h"
 #include "harness.h"
 #include "image_util.h"
 
@@ -163,55 +164,15 @@ TEST(formats_webp_exif_orientation_as_for_jpeg)
 
 /* ---- HEIF / AVIF -------------------------------------------------------- */
 
-static struct heif_error write_fn(struct heif_context *ctx, const void *data, size_t size,
-                                  void *user)
-{
-    (void)ctx;
-    struct heif_error ok = {heif_error_Ok, heif_suberror_Unspecified, "ok"};
-    struct heif_error bad = {heif_error_Encoding_error, heif_suberror_Cannot_write_output_data,
-                             "write failed"};
-    return fwrite(data, 1, size, user) == size ? ok : bad;
-}
-
-/* Encodes img with libheif's own encoder (HEVC or AV1, lossy quality 90)
- * with the given orientation transform; 0 on success. */
+/* A HEIF/AVIF file with rotation boxes, written by libheif's encoder. */
 static int heif_write(const fs_image *img, enum heif_compression_format fmt, int orientation,
-                      const char *path)
+                      const char *name)
 {
-    struct heif_context *ctx = heif_context_alloc();
-    struct heif_encoder *enc = NULL;
-    struct heif_image *him = NULL;
-    struct heif_encoding_options *opt = heif_encoding_options_alloc();
-    int rc = -1;
-    if (heif_context_get_encoder_for_format(ctx, fmt, &enc).code != heif_error_Ok ||
-        heif_image_create(img->width, img->height, heif_colorspace_RGB,
-                          heif_chroma_interleaved_RGB, &him).code != heif_error_Ok ||
-        heif_image_add_plane(him, heif_channel_interleaved, img->width, img->height, 8).code !=
-            heif_error_Ok)
-        goto done;
-    int stride;
-    uint8_t *p = heif_image_get_plane(him, heif_channel_interleaved, &stride);
-    for (int y = 0; y < img->height; y++)
-        memcpy(p + (size_t)y * stride, img->data + (size_t)y * img->width * 3,
-               (size_t)img->width * 3);
-    heif_encoder_set_lossy_quality(enc, 90);
-    opt->image_orientation = (enum heif_orientation)orientation;
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        goto done;
-    struct heif_writer w = {1, write_fn};
-    if (heif_context_encode_image(ctx, him, enc, opt, NULL).code == heif_error_Ok &&
-        heif_context_write(ctx, &w, f).code == heif_error_Ok)
-        rc = 0;
-    if (fclose(f) != 0)
-        rc = -1;
-done:
-    heif_encoding_options_free(opt);
-    heif_image_release(him);
-    if (enc)
-        heif_encoder_release(enc);
-    heif_context_free(ctx);
-    return rc;
+    size_t len;
+    uint8_t *buf = tu_heif_encode(img, fmt, 90, orientation, &len);
+    const char *path = buf ? tu_write_tmp(name, buf, len) : NULL;
+    free(buf);
+    return path ? 0 : -1;
 }
 
 TEST(formats_heif_and_avif_decode_and_orient)
@@ -239,8 +200,8 @@ TEST(formats_heif_and_avif_decode_and_orient)
     }
     /* Rotation boxes written by libheif's encoder: applied when orientation
      * is asked for, ignored otherwise (as EXIF for a JPEG). */
-    CHECK_INT(heif_write(&ref, heif_compression_AV1, 6, tmp("hf-rot.avif")), 0);
-    CHECK_INT(heif_write(&ref, heif_compression_HEVC, 6, tmp("hf-rot.heic")), 0);
+    CHECK_INT(heif_write(&ref, heif_compression_AV1, 6, "hf-rot.avif"), 0);
+    CHECK_INT(heif_write(&ref, heif_compression_HEVC, 6, "hf-rot.heic"), 0);
     const char *rotated[] = {"hf-rot.avif", "hf-rot.heic"};
     for (int i = 0; i < 2; i++) {
         CHECK_OK(decode_path(tmp(rotated[i]), 0, &img, &info, &e), &e);

@@ -23,6 +23,7 @@
 
 #include "../../src/index/internal.h"
 #include "../../src/store/internal.h"
+#include "../encode_util.h"
 #include "../onnx_util.h"
 #include "facesearch/image.h"
 
@@ -154,43 +155,14 @@ static void webp_seeds(const fs_image *img)
     WebPFree(out);
 }
 
-static struct heif_error heif_out(struct heif_context *ctx, const void *data, size_t size,
-                                  void *user)
-{
-    (void)ctx;
-    put("image_heif", user, data, size);
-    struct heif_error ok = {heif_error_Ok, heif_suberror_Unspecified, "ok"};
-    return ok;
-}
-
 static void heif_seed(const fs_image *img, enum heif_compression_format fmt, int orientation,
                       const char *name)
 {
-    struct heif_context *ctx = heif_context_alloc();
-    struct heif_encoder *enc = NULL;
-    struct heif_image *him = NULL;
-    struct heif_encoding_options *opt = heif_encoding_options_alloc();
-    if (heif_context_get_encoder_for_format(ctx, fmt, &enc).code == heif_error_Ok &&
-        heif_image_create(img->width, img->height, heif_colorspace_RGB,
-                          heif_chroma_interleaved_RGB, &him).code == heif_error_Ok &&
-        heif_image_add_plane(him, heif_channel_interleaved, img->width, img->height, 8).code ==
-            heif_error_Ok) {
-        int stride;
-        uint8_t *p = heif_image_get_plane(him, heif_channel_interleaved, &stride);
-        for (int y = 0; y < img->height; y++)
-            memcpy(p + (size_t)y * stride, img->data + (size_t)y * img->width * 3,
-                   (size_t)img->width * 3);
-        heif_encoder_set_lossy_quality(enc, 50);
-        opt->image_orientation = (enum heif_orientation)orientation;
-        struct heif_writer w = {1, heif_out};
-        if (heif_context_encode_image(ctx, him, enc, opt, NULL).code == heif_error_Ok)
-            heif_context_write(ctx, &w, (void *)name);
-    }
-    heif_encoding_options_free(opt);
-    heif_image_release(him);
-    if (enc)
-        heif_encoder_release(enc);
-    heif_context_free(ctx);
+    size_t len;
+    uint8_t *buf = tu_heif_encode(img, fmt, 50, orientation, &len);
+    if (buf)
+        put("image_heif", name, buf, len);
+    free(buf);
 }
 
 /* A TIFF of the image: spp 1 (grey from red) or 3, or 4 (CMYK); 8 or 16
