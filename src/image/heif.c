@@ -27,6 +27,11 @@ static int fail_heif(struct heif_error e, const char *what, fs_error *err)
     msg[strcspn(msg, "\r\n")] = '\0';
     if (e.subcode == heif_suberror_End_of_data)
         return fs_fail(err, FS_ECORRUPT, "truncated %s data: file ends early (%s)", what, msg);
+    /* libheif files its own size limits under allocation errors: those are
+     * the file's fault (a limit), not the machine's (FS_ENOMEM stops an
+     * ingest). */
+    if (e.subcode == heif_suberror_Security_limit_exceeded)
+        return fs_fail(err, FS_ELIMIT, "%s over libheif's size limits: %s", what, msg);
     if (e.code == heif_error_Memory_allocation_error)
         return fs_fail(err, FS_ENOMEM, "out of memory decoding %s", what);
     if (e.code == heif_error_Unsupported_feature || e.code == heif_error_Unsupported_filetype)

@@ -109,8 +109,11 @@ static const char *colorspace_name(uint16_t photometric)
 static int fail_tiff(const mem *m, int st, const char *fallback, fs_error *err)
 {
     const char *why = m->msg[0] ? m->msg : fallback;
-    if (strstr(why, "memory") || strstr(why, "Memory"))
-        return fs_fail(err, FS_ENOMEM, "TIFF: %s", why);
+    /* A header claiming more than the allocation cap set below is the file's
+     * fault, not the machine's: a limit, never FS_ENOMEM (which stops an
+     * ingest). */
+    if (strstr(why, "byte limit"))
+        return fs_fail(err, FS_ELIMIT, "TIFF over the size limit (decode.max_pixels): %s", why);
     return fs_fail(err, st, "corrupt TIFF: %s", why);
 }
 
@@ -170,9 +173,12 @@ static int tiff_run(const uint8_t *buf, size_t len, const fs_decode_req *req,
         return fs_fail(err, FS_ENOMEM, "cannot create a TIFF decoder");
     TIFFOpenOptionsSetErrorHandlerExtR(o, on_error, &m);
     TIFFOpenOptionsSetWarningHandlerExtR(o, on_warning, &m);
-    /* No single strip, tile or table may claim more than the largest photo
-     * file we read: a forged header cannot make libtiff allocate gigabytes. */
-    TIFFOpenOptionsSetMaxSingleMemAlloc(o, (tmsize_t)FS_DEFAULT_MAX_FILE_BYTES);
+    /* No single strip, tile or table may claim more than the largest image
+     * the pixel limit allows (8 bytes a pixel: 16-bit RGBA) plus a margin:
+     * a single-strip scan within the limit reads, a forged header cannot
+     * make libtiff allocate gigabytes. */
+    uint64_t max_px = req ? req->max_pixels : FS_DEFAULT_MAX_PIXELS;
+    TIFFOpenOptionsSetMaxSingleMemAlloc(o, (tmsize_t)(max_px * 8 + (16u << 20)));
     TIFF *tif = TIFFClientOpenExt("tiff", "r", &m, mem_read, mem_write, mem_seek, mem_close,
                                   mem_size, mem_map, mem_unmap, o);
     TIFFOpenOptionsFree(o);
