@@ -155,6 +155,11 @@ int fs_test_spawn(const char *args)
     return (int)pid;
 }
 
+int fs_test_kill_rounds(void)
+{
+    return getenv("FS_TEST_SANITIZED") ? 5 : 20;
+}
+
 int fs_test_kill_after(const char *args, double seconds)
 {
     pid_t pid = fs_test_spawn(args);

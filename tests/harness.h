@@ -45,6 +45,11 @@ int fs_test_spawn(const char *args);
  * already exited, -1 when it could not start. */
 int fs_test_kill_after(const char *args, double seconds);
 
+/* How many random SIGKILLs a kill test deals: 20 (the guarantee make test
+ * checks), or 5 under the sanitizers (FS_TEST_SANITIZED), whose run is
+ * there for memory errors and is several times slower. */
+int fs_test_kill_rounds(void);
+
 #define TEST(name)                                                        \
     static void test_##name(void);                                        \
     __attribute__((constructor)) static void register_##name(void)        \

@@ -203,7 +203,7 @@ static void build_kill_rounds(const char *name, int shards)
     REQUIRE(want[0]);
 
     srand(777);
-    int rounds = 20, hit = 0;
+    int rounds = fs_test_kill_rounds(), hit = 0;
     for (int r = 0; r < rounds; r++) {
         char db[600], got[65];
         snprintf(db, sizeof db, "%s/%s-%02d", fs_test_tmpdir(), name, r);

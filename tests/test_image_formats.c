@@ -12,6 +12,7 @@
 #include <tiffio.h>
 #include <turbojpeg.h>
 
+#include "../src/image/internal.h"
 #include "facesearch/image.h"
 #include "encode_util.h"
 #include "harness.h"
@@ -490,4 +491,58 @@ TEST(formats_ingest_a_folder_of_every_kind)
     CHECK_MSG(p && atoi(p + 17) == 0, "every photo has faces: %s", out);
     CHECK_MSG(strstr(out, "six-cut.webp") && strstr(out, "truncated WebP"),
               "the cut WebP is recorded with its reason: %s", out);
+}
+
+/* A 'meta' box holding an 'iref' with the given dimg entries (from, to...),
+ * each a version-0 SingleItemTypeReferenceBox. */
+static size_t iref_file(uint8_t *b, const uint16_t (*refs)[3], int n)
+{
+    size_t len = 0;
+    memcpy(b, "\0\0\0\x10" "ftypheic\0\0\0\0", 16);
+    len = 16;
+    size_t meta = len, iref;
+    memcpy(b + len, "\0\0\0\0meta\0\0\0\0", 12);
+    len += 12;
+    iref = len;
+    memcpy(b + len, "\0\0\0\0iref\0\0\0\0", 12);
+    len += 12;
+    for (int i = 0; i < n; i++) {
+        int count = refs[i][2] ? 2 : 1;
+        size_t sz = 8 + 2 + 2 + 2 * (size_t)count;
+        uint8_t e[16] = {0, 0, 0, (uint8_t)sz, 'd', 'i', 'm', 'g', 0, (uint8_t)refs[i][0], 0,
+                         (uint8_t)count, 0, (uint8_t)refs[i][1], 0, (uint8_t)refs[i][2]};
+        memcpy(b + len, e, sz);
+        len += sz;
+    }
+    b[iref + 3] = (uint8_t)(len - iref);
+    b[meta + 3] = (uint8_t)(len - meta);
+    return len;
+}
+
+TEST(formats_heif_reference_cycles_are_refused_before_libheif)
+{
+    uint8_t b[256];
+    /* A grid of two tiles; a chain; an item that is its own tile; a
+     * two-step loop; a loop away from the first entries. */
+    const uint16_t grid[][3] = {{1, 2, 3}}, chain[][3] = {{1, 2, 0}, {2, 3, 0}},
+                   self[][3] = {{2, 2, 0}}, loop[][3] = {{1, 2, 0}, {2, 1, 0}},
+                   far[][3] = {{1, 2, 3}, {3, 4, 0}, {4, 3, 0}};
+    CHECK_INT(fs_heif_ref_cycle(b, iref_file(b, grid, 1)), 0);
+    CHECK_INT(fs_heif_ref_cycle(b, iref_file(b, chain, 2)), 0);
+    CHECK_INT(fs_heif_ref_cycle(b, iref_file(b, self, 1)), 1);
+    CHECK_INT(fs_heif_ref_cycle(b, iref_file(b, loop, 2)), 1);
+    CHECK_INT(fs_heif_ref_cycle(b, iref_file(b, far, 3)), 1);
+    /* Cut anywhere, the walk stays in bounds and calls nothing a cycle. */
+    size_t n = iref_file(b, chain, 2);
+    for (size_t cut = 0; cut < n; cut++)
+        CHECK_INT(fs_heif_ref_cycle(b, cut), 0);
+    /* The file the fuzzer found: libheif never sees it. */
+    size_t len;
+    uint8_t *bad = slurp("tests/fuzz/regress/image_heif/grid-made-of-itself.heic", &len);
+    REQUIRE(bad);
+    fs_image img = {0};
+    fs_error e = {0};
+    CHECK_INT(fs_image_decode(bad, len, NULL, &img, NULL, &e), FS_ECORRUPT);
+    CHECK_MSG(strstr(e.msg, "form a cycle") != NULL, "%s", e.msg);
+    free(bad);
 }

@@ -196,8 +196,8 @@ TEST(ingest_errors_are_recorded_and_isolated)
  * counts, and a rerun gives exactly the uninterrupted run's content. */
 static void kill_rounds(const char *name, int shards)
 {
-    /* Fewer photos under the sanitizers (each run is ~5x slower there); the
-     * number of kill rounds stays 20 either way. */
+    /* Fewer photos and kill rounds under the sanitizers (each run is ~5x
+     * slower there). */
     const char *photos = make_photos("kill-photos", getenv("FS_TEST_SANITIZED") ? 4 : 8);
     REQUIRE(photos);
     /* Small batches so kills land between, inside and around commits. */
@@ -223,7 +223,7 @@ static void kill_rounds(const char *name, int shards)
     REQUIRE(rf > 0 && rf == rt && rt == rc);
 
     srand(12345);
-    int rounds = 20, killed_midway = 0;
+    int rounds = fs_test_kill_rounds(), killed_midway = 0;
     for (int r = 0; r < rounds; r++) {
         char db[600];
         snprintf(db, sizeof db, "%s/%s-%02d", fs_test_tmpdir(), name, r);

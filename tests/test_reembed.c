@@ -211,7 +211,7 @@ TEST(reembed_survives_kill_at_random_moments)
     REQUIRE(rn == 22 && want[0]);
 
     srand(4242);
-    int rounds = 20, killed = 0, refused = 0;
+    int rounds = fs_test_kill_rounds(), killed = 0, refused = 0;
     for (int r = 0; r < rounds; r++) {
         char db[600];
         snprintf(db, sizeof db, "%s/re-kill-%02d", fs_test_tmpdir(), r);

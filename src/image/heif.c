@@ -56,6 +56,9 @@ static int heif_run(const uint8_t *buf, size_t len, const fs_decode_req *req,
 {
     int avif = fs_image_sniff(buf, len) == FS_FORMAT_AVIF;
     const char *what = avif ? "AVIF" : "HEIF";
+    if (fs_heif_ref_cycle(buf, len))
+        return fs_fail(err, FS_ECORRUPT, "corrupt %s: its derived-image references ('dimg') "
+                       "form a cycle or number over 65536", what);
     struct heif_context *ctx = heif_context_alloc();
     if (!ctx)
         return fs_fail(err, FS_ENOMEM, "cannot create a %s decoder", what);

@@ -61,6 +61,10 @@ int fs_webp_decode(const uint8_t *buf, size_t len, const fs_decode_req *req,
                    fs_image *out, fs_image_info *info, fs_error *err);
 /* HEIF and AVIF: decode applies the file's own transforms itself when
  * req->apply_orientation (see heif.c); the caller must not orient again. */
+/* 1 when a HEIF's derived-image references ('dimg' in 'iref') form a cycle
+ * or exceed 65536, which libheif 1.15 follows until its stack overflows
+ * (heif_refs.c); 0 otherwise, including for files it cannot walk. */
+int fs_heif_ref_cycle(const uint8_t *buf, size_t len);
 int fs_heif_probe(const uint8_t *buf, size_t len, fs_image_info *info,
                   fs_error *err);
 int fs_heif_decode(const uint8_t *buf, size_t len, const fs_decode_req *req,
