@@ -55,10 +55,28 @@ typedef struct mpi_ingest {
     /* other ranks: the batch being handed out */
     char *in;
     int in_len, in_pos, in_cap;
-    /* rank 0: the latest counters of every rank */
+    /* rank 0: the latest counters of every rank, and each rank's final
+     * report (its rc and message) once it has come */
     fs_ingest_stats *latest;
+    progress_msg *final;
+    int finals;
     double last_line;
 } mpi_ingest;
+
+/* Rank 0: receives one progress message from src.  A rank's final report
+ * can arrive while rank 0 is still ingesting, in progress() as well as in
+ * finish(), so both keep it here (a final taken by progress() and then
+ * awaited in finish() was a deadlock). */
+static void take_progress(mpi_ingest *m, int src)
+{
+    progress_msg pm;
+    MPI_Recv(&pm, (int)sizeof pm, MPI_BYTE, src, TAG_PROGRESS, m->prog, MPI_STATUS_IGNORE);
+    m->latest[src] = pm.st;
+    if (pm.final && !m->final[src].final) {
+        m->final[src] = pm;
+        m->finals++;
+    }
+}
 
 static int send_box(mpi_ingest *m, int r)
 {
@@ -239,12 +257,8 @@ static int progress(void *ctx, const fs_ingest_stats *mine, fs_ingest_stats *job
     }
     int any;
     MPI_Status st;
-    while (MPI_Iprobe(MPI_ANY_SOURCE, TAG_PROGRESS, m->prog, &any, &st) == MPI_SUCCESS && any) {
-        progress_msg pm;
-        MPI_Recv(&pm, (int)sizeof pm, MPI_BYTE, st.MPI_SOURCE, TAG_PROGRESS, m->prog,
-                 MPI_STATUS_IGNORE);
-        m->latest[st.MPI_SOURCE] = pm.st;
-    }
+    while (MPI_Iprobe(MPI_ANY_SOURCE, TAG_PROGRESS, m->prog, &any, &st) == MPI_SUCCESS && any)
+        take_progress(m, st.MPI_SOURCE);
     m->latest[0] = *mine;
     job_stats(m, job);
     if (fs_now() - m->last_line < LINE_SECONDS)
@@ -278,20 +292,16 @@ static int finish(void *ctx, fs_ingest_stats *st, int rc, fs_error *err)
             job_rc = rc = m->open_err.code;
         }
         m->latest[0] = *st;
-        for (int left = m->size - 1; left > 0;) {
-            progress_msg pm;
+        while (m->finals < m->size - 1) {
             MPI_Status s;
             mpi_probe(MPI_ANY_SOURCE, TAG_PROGRESS, m->prog, &s);
-            MPI_Recv(&pm, (int)sizeof pm, MPI_BYTE, s.MPI_SOURCE, TAG_PROGRESS, m->prog, &s);
-            m->latest[s.MPI_SOURCE] = pm.st;
-            if (!pm.final)
-                continue;
-            left--;
-            if (job_rc == FS_OK && pm.rc != FS_OK) {
-                job_rc = pm.rc;
-                fs_fail(err, pm.rc, "rank %d: %s", s.MPI_SOURCE, pm.msg);
-            }
+            take_progress(m, s.MPI_SOURCE);
         }
+        for (int r = 1; r < m->size && job_rc == FS_OK; r++)
+            if (m->final[r].rc != FS_OK) {
+                job_rc = m->final[r].rc;
+                fs_fail(err, job_rc, "rank %d: %s", r, m->final[r].msg);
+            }
         job_stats(m, st);
     }
     mpi_bcast_int(&job_rc);
@@ -306,7 +316,8 @@ int mpi_cmd_ingest(int argc, char **argv, int rank, int size)
     m.size = size;
     m.latest = calloc((size_t)size, sizeof *m.latest);
     m.out = rank == 0 ? calloc((size_t)size, sizeof *m.out) : NULL;
-    if (!m.latest || (rank == 0 && !m.out)) {
+    m.final = rank == 0 ? calloc((size_t)size, sizeof *m.final) : NULL;
+    if (!m.latest || (rank == 0 && (!m.out || !m.final))) {
         cli_error("out of memory");
         MPI_Abort(MPI_COMM_WORLD, EXIT_INTERNAL);
     }
@@ -324,6 +335,7 @@ int mpi_cmd_ingest(int argc, char **argv, int rank, int size)
     free(m.out);
     free(m.in);
     free(m.latest);
+    free(m.final);
     MPI_Comm_free(&m.paths);
     MPI_Comm_free(&m.prog);
     return rc;
