@@ -546,3 +546,31 @@ TEST(formats_heif_reference_cycles_are_refused_before_libheif)
     CHECK_MSG(strstr(e.msg, "form a cycle") != NULL, "%s", e.msg);
     free(bad);
 }
+
+/* A HEIF that crashes Debian 12's libheif 1.15 (found by make fuzz): ingest
+ * and info decode HEIF in a child process, so the file is recorded with the
+ * reason and the run goes on. */
+TEST(formats_a_decoder_crash_costs_one_photo_not_the_run)
+{
+    if (!tool("cwebp"))
+        SKIP("cwebp not installed (Debian package webp)");
+    char dir[512], out[8192], m[PATH_MAX];
+    static char cmd[4 * PATH_MAX];
+    REQUIRE(realpath(fs_test_models_dir(), m));
+    snprintf(dir, sizeof dir, "%s/hostile", fs_test_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/photos && cp tests/data/hostile/libheif-1.15-segv.heic "
+             "%s/photos/bad.heic && cwebp -quiet %s/demo/sample2.jpg -o %s/photos/good.webp",
+             dir, dir, m, dir);
+    REQUIRE(run(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "%s info %s/photos/bad.heic 2>&1", fs_test_bin(), dir);
+    CHECK_INT(fs_test_sh(cmd, out, sizeof out), 2);
+    CHECK_MSG(strstr(out, "bad.heic: the decoder crashed on this file"), "info: %s", out);
+    snprintf(cmd, sizeof cmd, "%s ingest --db %s/db --quiet %s/photos 2>&1; echo \"rc=$?\"; "
+             "%s stats --db %s/db --json --errors", fs_test_bin(), dir, dir, fs_test_bin(), dir);
+    fs_test_sh(cmd, out, sizeof out);
+    CHECK_MSG(strstr(out, "rc=0") != NULL, "the ingest ended: %s", out);
+    const char *p = strstr(out, "\"images_ok\":");
+    CHECK_MSG(p && atoi(p + 12) == 1, "the good photo is in: %s", out);
+    CHECK_MSG(strstr(out, "bad.heic") && strstr(out, "crashed"), "the bad one is recorded: %s",
+              out);
+}

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "facesearch/face.h"
+#include "facesearch/image.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -65,6 +66,39 @@ int cli_model_places(char places[CLI_MODEL_PLACES][4200])
     }
     snprintf(places[n++], 4200, "%s/models", FS_DATADIR);
     return n;
+}
+
+const char *cli_decode_helper(char *buf, size_t cap)
+{
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0)
+        return NULL;
+    exe[len] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    snprintf(buf, cap, "%s/facesearch", exe);
+    return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+int cli_decode_file(const char *path, const fs_decode_opts *o, fs_image *img,
+                    fs_image_info *info, fs_error *e)
+{
+    uint8_t head[64];
+    size_t n = 0;
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        n = fread(head, 1, sizeof head, f);
+        fclose(f);
+    }
+    fs_format fmt = fs_image_sniff(head, n);
+    char helper[4200];
+    if ((fmt == FS_FORMAT_HEIF || fmt == FS_FORMAT_AVIF) &&
+        cli_decode_helper(helper, sizeof helper))
+        return fs_image_decode_isolated(helper, path, o, img, info, e);
+    return fs_image_decode_file(path, o, img, info, e);
 }
 
 int cli_engine_create(const fs_config *cfg, const fs_engine_opts *o, fs_engine **out,

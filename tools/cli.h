@@ -58,6 +58,21 @@ double cli_threshold(const fs_config *cfg, const char *section, const char *reco
 #define CLI_MODEL_PLACES 4
 int cli_model_places(char places[CLI_MODEL_PLACES][4200]);
 
+/* The plain facesearch binary next to this one (itself, or the sibling of
+ * facesearch-mpi), which decodes HEIF/AVIF photos in a child process for
+ * ingest (fs_image_decode_isolated); NULL when there is none (then they are
+ * decoded in-process).  Written into buf. */
+const char *cli_decode_helper(char *buf, size_t cap);
+
+/* fs_image_decode_file, except that HEIF/AVIF photos are decoded in a
+ * child process when cli_decode_helper finds one: a hostile file that
+ * crashes libheif costs that photo, not the command. */
+struct fs_image;
+struct fs_image_info;
+struct fs_decode_opts;
+int cli_decode_file(const char *path, const struct fs_decode_opts *o, struct fs_image *img,
+                    struct fs_image_info *info, fs_error *e);
+
 /* fs_engine_create over paths.models; when the default was found nowhere,
  * the error says where it looked. */
 struct fs_engine;

@@ -276,7 +276,7 @@ int cmd_dedup_on(int argc, char **argv, const index_cluster *cl)
                 snprintf(idtxt, sizeof idtxt, "face %llu%s", (unsigned long long)id,
                          is_rep ? " (representative)" : "");
                 int ok = strcmp(path, "?") != 0 &&
-                         fs_image_decode_file(path, &dopts, &photo, NULL, &e) == FS_OK;
+                         cli_decode_file(path, &dopts, &photo, NULL, &e) == FS_OK;
                 html_face(hf, ok ? &photo : NULL, fr.box, 110, is_rep, idtxt, path, &e);
                 fs_image_free(&photo);
             }

@@ -70,7 +70,7 @@ int cmd_info(int argc, char **argv)
         fs_image img = {0};
         fs_image_info info = {0};
         double t0 = fs_now();
-        int st = fs_image_decode_file(path, &dopts, &img, &info, &e);
+        int st = cli_decode_file(path, &dopts, &img, &info, &e);
         double ms = (fs_now() - t0) * 1e3;
         if (st != FS_OK) {
             int ec = cli_fail(&e);

@@ -201,6 +201,8 @@ int cmd_ingest_on(int argc, char **argv, const ingest_cluster *cl)
     }
     o.threads = (int)fs_config_int(cfg, "run.threads");
     o.scan.extensions = fs_config_str(cfg, "scan.extensions");
+    char helper[4200];
+    o.decode_helper = cli_decode_helper(helper, sizeof helper);
     o.batch_photos = (int)fs_config_int(cfg, "ingest.batch_photos");
     o.batch_seconds = fs_config_real(cfg, "ingest.batch_seconds");
     o.max_file_bytes = (uint64_t)fs_config_int(cfg, "decode.max_file_bytes");

@@ -115,7 +115,7 @@ static int write_html(const char *file, const qface *q, int nq, match *m, const 
         html_row_begin(f, head);
         fs_image img = {0};
         const char *qpath = q[i].photo;
-        if (qpath && fs_image_decode_file(qpath, dopts, &img, NULL, &e) == FS_OK)
+        if (qpath && cli_decode_file(qpath, dopts, &img, NULL, &e) == FS_OK)
             rc = html_face(f, &img, q[i].box, 140, 1, "query", qpath, &e);
         else
             rc = html_face(f, NULL, q[i].box, 140, 1, "query", qpath ? qpath : "stored face", &e);
@@ -127,7 +127,7 @@ static int write_html(const char *file, const qface *q, int nq, match *m, const 
                      mm->sim >= thr ? "  match" : "");
             snprintf(detail, sizeof detail, "%s", mm->path ? mm->path : "?");
             fs_image pi = {0};
-            int ok = mm->path && fs_image_decode_file(mm->path, dopts, &pi, NULL, &e) == FS_OK;
+            int ok = mm->path && cli_decode_file(mm->path, dopts, &pi, NULL, &e) == FS_OK;
             rc = html_face(f, ok ? &pi : NULL, mm->face.box, 120, 0, title, detail, &e);
             fs_image_free(&pi);
         }

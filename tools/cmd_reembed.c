@@ -137,7 +137,7 @@ static void describe(fs_worker *w, const fs_decode_opts *d, batch *b, item *it)
         it->unreadable = 2; /* another photo now: its stored boxes say nothing */
         return;
     }
-    if (fs_image_decode_file(it->path, d, &img, NULL, &e) != FS_OK) {
+    if (cli_decode_file(it->path, d, &img, NULL, &e) != FS_OK) {
         it->unreadable = 1;
         return;
     }

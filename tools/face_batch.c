@@ -67,7 +67,7 @@ int face_batch_run(const face_batch *b, double *seconds, int *threads_used)
                 fs_image img = {0};
                 fs_error pe = {0};
                 int n = 0;
-                int st = fs_image_decode_file(path, &b->decode, &img, NULL, &pe);
+                int st = cli_decode_file(path, &b->decode, &img, NULL, &pe);
                 if (st == FS_OK && fs_worker_faces(w, &img, b->stages, faces, cap, &n, &pe) != FS_OK)
                     st = fs_error_prefix(&pe, path);
                 b->done(b->ctx, i, st == FS_OK ? &img : NULL, faces, n, &pe);

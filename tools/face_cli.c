@@ -197,7 +197,7 @@ int face_cli_photo(face_cli *fc, const char *path, int stages, fs_image *img, in
 {
     fs_error e = {0};
     *n = 0;
-    if (fs_image_decode_file(path, &fc->dopts, img, NULL, &e) != FS_OK)
+    if (cli_decode_file(path, &fc->dopts, img, NULL, &e) != FS_OK)
         return cli_fail(&e);
     double t0 = fs_now();
     if (fs_worker_faces(fc->worker, img, stages, fc->faces, fc->cap, n, &e) != FS_OK) {

@@ -5,10 +5,13 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "facesearch/image.h"
 
 static void usage(FILE *f)
 {
@@ -44,6 +47,18 @@ int main(int argc, char **argv)
     if (strcmp(name, "--version") == 0) {
         printf("facesearch %s\n", FS_VERSION);
         return EXIT_OK;
+    }
+    /* Not a user command: the child that decodes one photo for
+     * fs_image_decode_isolated (MAX_PIXELS ORIENT PATH), answering on
+     * stdout. */
+    if (strcmp(name, "__decode") == 0 && argc == 5) {
+        /* A crash here is expected of hostile files: no core dump. */
+        struct rlimit nocore = {0, 0};
+        setrlimit(RLIMIT_CORE, &nocore);
+        fs_decode_opts o = {0};
+        o.max_pixels = strtoull(argv[2], NULL, 10);
+        o.apply_orientation = atoi(argv[3]);
+        return fs_image_decode_to_fd(argv[4], &o, 1) == 0 ? EXIT_OK : EXIT_INTERNAL;
     }
     const fs_command *c = command_find(name);
     if (c)

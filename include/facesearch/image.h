@@ -145,6 +145,22 @@ int fs_image_decode(const uint8_t *buf, size_t len, const fs_decode_opts *opts,
 int fs_image_decode_file(const char *path, const fs_decode_opts *opts,
                          fs_image *out, fs_image_info *info, fs_error *err);
 
+/* As fs_image_decode_file, but in a child process: `helper` is a facesearch
+ * binary, run as `helper __decode MAX_PIXELS ORIENT PATH`, which answers
+ * through a pipe (fs_image_decode_to_fd).  For decoders that crash or hang
+ * on hostile files (libheif 1.15): a crash or a minute without an answer
+ * becomes FS_ECORRUPT naming the file, and the caller lives on.  info gets
+ * format, orientation and size only.  Errors: those of fs_image_decode_file,
+ * FS_ECORRUPT (decoder crashed or hung), FS_ENOMEM/FS_EINTERNAL (cannot
+ * spawn). */
+int fs_image_decode_isolated(const char *helper, const char *path,
+                             const fs_decode_opts *opts, fs_image *out,
+                             fs_image_info *info, fs_error *err);
+
+/* The helper's side: decodes the file at path and writes status, size and
+ * pixels to fd.  Returns 0, or -1 when fd could not be written. */
+int fs_image_decode_to_fd(const char *path, const fs_decode_opts *opts, int fd);
+
 /* Allocates an uninitialised width x height RGB8 image.  Errors: FS_EUSAGE
  * (non-positive size), FS_ENOMEM. */
 int fs_image_alloc(fs_image *img, int width, int height, fs_error *err);

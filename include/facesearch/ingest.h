@@ -54,6 +54,10 @@ typedef struct fs_ingest_opts {
     double batch_seconds;    /* ... or this many seconds, whichever first */
     uint64_t max_file_bytes; /* refuse larger files */
     fs_decode_opts decode;
+    /* A facesearch binary that decodes HEIF/AVIF photos in a child process
+     * each (fs_image_decode_isolated), because Debian 12's libheif crashes
+     * on some hostile files; NULL decodes them in-process. */
+    const char *decode_helper;
 
     /* Progress: called from the writer thread about every progress_seconds
      * (0 = never) and once at the end (final = 1). */

@@ -144,15 +144,20 @@ static result *process(run *r, worker_ctx *wc, work *wk)
     }
     t = fs_now();
     fs_image img = {0};
-    rc = fs_image_decode(buf, len, &o->decode, &img, NULL, &e);
+    fs_format fmt = fs_image_sniff(buf, len);
+    /* The isolated decoder's messages name the file already. */
+    int isolated = o->decode_helper && (fmt == FS_FORMAT_HEIF || fmt == FS_FORMAT_AVIF);
+    if (isolated)
+        rc = fs_image_decode_isolated(o->decode_helper, wk->path, &o->decode, &img, NULL, &e);
+    else
+        rc = fs_image_decode(buf, len, &o->decode, &img, NULL, &e);
     free(buf);
     wc->decode_s += fs_now() - t;
-    if (rc == FS_ENOMEM) {
+    if (rc != FS_OK && !isolated)
         fs_error_prefix(&e, wk->path);
+    if (rc == FS_ENOMEM)
         goto out_of_resources;
-    }
     if (rc != FS_OK) {
-        fs_error_prefix(&e, wk->path);
         result *res = error_result(wk->path, wk->size, wk->mtime_ns, &e);
         if (res) {
             res->item.img.has_hash = 1;
