@@ -66,7 +66,8 @@ int fs_image_decode_to_fd(const char *path, const fs_decode_opts *opts, int fd)
     return rc ? -1 : 0;
 }
 
-/* Reads exactly n bytes before the deadline; 0, or -1 on EOF/timeout. */
+/* Reads exactly n bytes before the deadline; 0, or -1 on EOF, -2 on
+ * timeout. */
 static int read_all(int fd, void *p, size_t n, double deadline)
 {
     char *c = p;
@@ -75,7 +76,14 @@ static int read_all(int fd, void *p, size_t n, double deadline)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         double left = deadline - ((double)ts.tv_sec + ts.tv_nsec * 1e-9);
         struct pollfd pf = {fd, POLLIN, 0};
-        if (left <= 0 || poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+        if (left <= 0)
+            return -2;
+        int pr = poll(&pf, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0)
+            return -2;
+        if (pr < 0)
             return -1;
         ssize_t r = read(fd, c, n);
         if (r < 0 && errno == EINTR)
@@ -123,29 +131,41 @@ int fs_image_decode_isolated(const char *helper, const char *path, const fs_deco
     char magic[8];
     int32_t hdr[9];
     char msg[sizeof err->msg] = "";
-    int ok = read_all(fds[0], magic, 8, deadline) == 0 && memcmp(magic, MAGIC, 8) == 0 &&
-             read_all(fds[0], hdr, sizeof hdr, deadline) == 0 && hdr[8] >= 0 &&
-             (size_t)hdr[8] < sizeof msg && read_all(fds[0], msg, (size_t)hdr[8], deadline) == 0;
-    int st = ok ? hdr[0] : FS_EINTERNAL;
-    if (ok && st == FS_OK) {
-        ok = hdr[1] > 0 && hdr[2] > 0 && fs_image_alloc(out, hdr[1], hdr[2], err) == FS_OK &&
-             read_all(fds[0], out->data, (size_t)hdr[1] * hdr[2] * 3, deadline) == 0;
-        if (!ok)
+    int r = read_all(fds[0], magic, 8, deadline);
+    if (r == 0 && memcmp(magic, MAGIC, 8) != 0)
+        r = -1;
+    if (r == 0)
+        r = read_all(fds[0], hdr, sizeof hdr, deadline);
+    if (r == 0 && (hdr[8] < 0 || (size_t)hdr[8] >= sizeof msg))
+        r = -1;
+    if (r == 0)
+        r = read_all(fds[0], msg, (size_t)hdr[8], deadline);
+    int st = r == 0 ? hdr[0] : FS_EINTERNAL;
+    if (r == 0 && st == FS_OK) {
+        if (hdr[1] <= 0 || hdr[2] <= 0 || fs_image_alloc(out, hdr[1], hdr[2], err) != FS_OK)
+            r = -1;
+        else
+            r = read_all(fds[0], out->data, (size_t)hdr[1] * hdr[2] * 3, deadline);
+        if (r != 0)
             fs_image_free(out);
     }
     close(fds[0]);
     int ws;
-    if (!ok)
-        kill(pid, SIGKILL); /* a hang, or a reply cut short */
+    if (r == -2)
+        kill(pid, SIGKILL); /* a hang */
     while (waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
     }
-    if (!ok) {
-        if (WIFSIGNALED(ws) && WTERMSIG(ws) != SIGKILL)
-            return fs_fail(err, FS_ECORRUPT, "%s: the decoder crashed on this file (signal %d): "
-                           "damaged or hostile, skipped", path, WTERMSIG(ws));
+    if (r == -2)
         return fs_fail(err, FS_ECORRUPT, "%s: the decoder gave no picture within %d s: "
                        "damaged or hostile, skipped", path, HELPER_SECONDS);
-    }
+    if (r != 0 && WIFSIGNALED(ws))
+        return fs_fail(err, FS_ECORRUPT, "%s: the decoder %s on this file (signal %d): "
+                       "damaged or hostile, skipped", path,
+                       WTERMSIG(ws) == SIGKILL ? "was killed (out of memory?)" : "crashed",
+                       WTERMSIG(ws));
+    if (r != 0)
+        return fs_fail(err, FS_EINTERNAL, "%s: the decoder %s gave no answer (exit %d)", path,
+                       helper, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
     if (info) {
         memset(info, 0, sizeof *info);
         info->format = (fs_format)hdr[3];
