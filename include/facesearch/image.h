@@ -148,11 +148,12 @@ int fs_image_decode_file(const char *path, const fs_decode_opts *opts,
 /* As fs_image_decode_file, but in a child process: `helper` is a facesearch
  * binary, run as `helper __decode MAX_PIXELS ORIENT PATH`, which answers
  * through a pipe (fs_image_decode_to_fd).  For decoders that crash or hang
- * on hostile files (libheif 1.15): a crash or a minute without an answer
- * becomes FS_ECORRUPT naming the file, and the caller lives on.  info gets
+ * on hostile files (libheif 1.15): a crash, an exit without an answer or a
+ * minute without one becomes FS_ECORRUPT naming the file, and the caller
+ * lives on.  info gets
  * format, orientation and size only.  Errors: those of fs_image_decode_file,
- * FS_ECORRUPT (decoder crashed or hung), FS_ENOMEM/FS_EINTERNAL (cannot
- * spawn). */
+ * FS_ECORRUPT (decoder crashed, hung or gave no answer), FS_ENOMEM or
+ * FS_EINTERNAL (cannot spawn). */
 int fs_image_decode_isolated(const char *helper, const char *path,
                              const fs_decode_opts *opts, fs_image *out,
                              fs_image_info *info, fs_error *err);

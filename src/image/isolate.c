@@ -163,9 +163,12 @@ int fs_image_decode_isolated(const char *helper, const char *path, const fs_deco
                        "damaged or hostile, skipped", path,
                        WTERMSIG(ws) == SIGKILL ? "was killed (out of memory?)" : "crashed",
                        WTERMSIG(ws));
+    /* Exiting without an answer is also the decoder giving up on the file
+     * (a sanitizer build reports a wild allocation and exits). */
     if (r != 0)
-        return fs_fail(err, FS_EINTERNAL, "%s: the decoder %s gave no answer (exit %d)", path,
-                       helper, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+        return fs_fail(err, FS_ECORRUPT, "%s: the decoder gave no answer for this file (exit "
+                       "%d): damaged or hostile, skipped", path,
+                       WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
     if (info) {
         memset(info, 0, sizeof *info);
         info->format = (fs_format)hdr[3];
