@@ -236,4 +236,19 @@ int fs_affine_invert(const double m[6], double inv[6]);
 int fs_image_resize(const fs_image *img, int w, int h, fs_image *out,
                     fs_error *err);
 
+/* Variants of a photo for enrolment augmentation; each writes a new image
+ * *out (released with fs_image_free).  Errors: FS_ENOMEM.
+ *   flip     the mirror image (left-right);
+ *   rotate   the content turned by `degrees` (counter-clockwise on screen)
+ *            about (cx, cy), same size, black outside the source;
+ *   blur     Gaussian blur of `sigma` pixels (kernel cut at 3 sigma, at
+ *            most 64 px), edges clamped;
+ *   levels   v' = contrast * (v - 128) + 128 + brightness, clamped. */
+int fs_image_flip(const fs_image *img, fs_image *out, fs_error *err);
+int fs_image_rotate(const fs_image *img, double degrees, double cx, double cy, fs_image *out,
+                    fs_error *err);
+int fs_image_blur(const fs_image *img, double sigma, fs_image *out, fs_error *err);
+int fs_image_levels(const fs_image *img, double contrast, double brightness, fs_image *out,
+                    fs_error *err);
+
 #endif
