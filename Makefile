@@ -29,7 +29,7 @@ CFLAGS   ?= -O2 -g
 # C++ only for the FAISS shim (src/index/faiss_shim.cpp): what the C API lacks.
 ALL_CXXFLAGS = -std=c++17 $(ARCH) $(filter-out -Wstrict-prototypes,$(WARN)) -Iinclude -MMD -MP $(CFLAGS) $(SAN)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DFS_FAISS_BUILD='"$(FAISS_FLAVOUR)"' $(ARCH) $(WARN) -fopenmp -Iinclude -I$(GEN_DIR) -MMD -MP $(CFLAGS) $(SAN)
-SYSLIBS  := -lopenblas -llmdb -lturbojpeg -lpng -lwebpdemux -lwebp -lheif -ltiff -lz -lprotobuf-c -lgomp -lstdc++ -lm -lpthread
+SYSLIBS  := -lopenblas -llinear -llmdb -lturbojpeg -lpng -lwebpdemux -lwebp -lheif -ltiff -lz -lprotobuf-c -lgomp -lstdc++ -lm -lpthread
 
 # ONNX files are read by protobuf-c code generated from the format's own
 # schema (Debian's libonnx-dev), never committed.
@@ -144,7 +144,7 @@ bench: check-deps models $(BIN) $(BENCH_BINS) $(BUILD)/bench/bench_index_debian
 	@BIN=$(BIN) BUILD=$(BUILD) MODELS=$(MODELS) tools/bench.sh $(BENCH)
 
 # Accuracy on LFW A-M (docs/accuracy.md): verification, identification,
-# clustering.  LFW=DIR points elsewhere.  ident and cluster share one
+# clustering, named people.  LFW=DIR points elsewhere.  ident and cluster share one
 # database (the second run finds every photo already ingested).
 LFW ?= ../shared/data/lfw_am
 eval: all models
@@ -153,6 +153,7 @@ eval: all models
 	$(BIN) eval lfw --root $(LFW) --pairs $(LFW)/pairs.txt --json
 	$(BIN) eval ident --root $(LFW) --db $(BUILD)/eval-db --json
 	$(BIN) eval cluster --root $(LFW) --db $(BUILD)/eval-db --json
+	$(BIN) eval enrol --root $(LFW) --db $(BUILD)/eval-db --shots 5 --json
 
 demo: all models
 	@BIN=$(BIN) MODELS=$(MODELS) tools/demo.sh

@@ -20,9 +20,9 @@ static const char *value_for(const char *flag, const char *meta)
     } known[] = {
         {"--config", "configs/default.conf"}, {"--recognizer", "mfn512"},
         {"--detector", "ssd"}, {"--precision", "auto"}, {"--fusion-weight", "0.5"},
-        {"--min-score", "0.5"}, {"--input-size", "512"}, {"--method", "whispers"},
+        {"--min-score", "0.5"}, {"--input-size", "512"}, {"--method", "template"},
         {"--format", "text"}, {"--shards", "2"}, {"--protocol", "archive"},
-        {"--baseline", "ssd"},
+        {"--baseline", "ssd"}, {"--far", "0.01"}, {"--variants", "flip"},
     };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (strcmp(flag, known[i].flag) == 0)
@@ -103,11 +103,17 @@ static int each_command(void (*fn)(void *ctx, const char *cmd, const char *help)
             sscanf(line, " %31s", name) != 1)
             continue;
         commands++;
-        const char *kinds[] = {"eval lfw", "eval detect", "eval ident", "eval cluster"};
-        const char *one[] = {name};
-        int eval = strcmp(name, "eval") == 0;
-        for (int k = 0; k < (eval ? 5 : 1); k++) {
-            const char *cmd = k == 0 ? one[0] : kinds[k - 1];
+        /* Commands with kinds: the flags are the kinds'. */
+        const char *evals[] = {"eval lfw", "eval detect", "eval ident", "eval cluster",
+                               "eval enrol"};
+        const char *people[] = {"person add", "person from-group", "person list",
+                                "person show", "person remove", "person rename",
+                                "person unassign"};
+        int eval = strcmp(name, "eval") == 0, person = strcmp(name, "person") == 0;
+        const char **kinds = eval ? evals : people;
+        int n_kinds = eval ? 5 : person ? 7 : 0;
+        for (int k = 0; k <= n_kinds; k++) {
+            const char *cmd = k == 0 ? name : kinds[k - 1];
             snprintf(sh, sizeof sh, "%s %s --help 2>&1", fs_test_bin(), cmd);
             int rc = fs_test_sh(sh, help, sizeof help);
             CHECK_MSG(rc == 0 && strncmp(help, "usage:", 6) == 0, "%s --help -> %d: %.200s",
@@ -125,8 +131,9 @@ static void check_flags(void *ctx, const char *cmd, const char *help)
     static char out[65536];
     flag flags[128];
     int n = parse_flags(help, flags, 128);
-    /* eval only dispatches to its kinds, which have the flags. */
-    CHECK_MSG(n > 0 || strcmp(cmd, "eval") == 0, "%s --help lists no flags", cmd);
+    /* eval and person only dispatch to their kinds, which have the flags. */
+    CHECK_MSG(n > 0 || strcmp(cmd, "eval") == 0 || strcmp(cmd, "person") == 0,
+              "%s --help lists no flags", cmd);
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < i; j++)
             CHECK_MSG(strcmp(flags[i].name, flags[j].name) != 0, "%s --help lists %s twice",

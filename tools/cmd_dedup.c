@@ -12,6 +12,7 @@
 #include "facesearch/index.h"
 #include "facesearch/store.h"
 #include "html.h"
+#include "person_cli.h"
 #include "store_cli.h"
 
 static void help(void)
@@ -36,6 +37,7 @@ static void help(void)
            "  -k K            neighbours searched per face (dedup.k, 30)\n"
            "  --json          one JSON object: {\"faces\":..,\"groups\":[{..,\"faces\":[..]}]}\n"
            "  --tsv           group<TAB>size<TAB>face_id<TAB>representative<TAB>photo<TAB>x y w h\n"
+           "                  <TAB>person (the name facesearch label gave the face, if any)\n"
            "  --html FILE     also write a self-contained page with the groups' thumbnails\n"
            "  --db DIR        database directory (paths.db)\n"
            "  --nprobe N, --ef-search N   search effort (dedup.nprobe, index.ef_search)\n"
@@ -60,6 +62,108 @@ static void tsv_field(const char *s)
 {
     for (; *s; s++)
         putchar(*s == '\t' || *s == '\n' ? ' ' : *s);
+}
+
+/* Groups every stored face: the k-nearest-neighbour graph through the
+ * index (across the ranks when cl), edges at or above thr, then Chinese
+ * whispers with the faces of one photo kept apart.  Fills vc (ids and
+ * photos), label[i] (the group of face i), rep[g] (the representative's
+ * index) and *n_clusters; the caller frees them. */
+static int group_faces(const index_cluster *cl, fs_index *ix, fs_db_snap *snap, int dim, int k,
+                       float thr, stored_faces *vc, uint32_t **label, uint32_t **rep,
+                       size_t *n_clusters, fs_error *e)
+{
+    fs_edge *edges = NULL;
+    size_t n_edges = 0;
+    int rc;
+    /* k + 1: a face finds itself first. */
+    if (cl) {
+        rc = cl->graph(cl->ctx, k + 1, 1.0f - thr, &vc->ids, &vc->photo, &vc->n, &edges, &n_edges,
+                       e);
+    } else {
+        if ((rc = store_cli_load_faces(snap, dim, vc, e)) == FS_OK)
+            rc = fs_knn_graph(ix, vc->v, vc->ids, vc->photo, vc->n, k + 1, 1.0f - thr, &edges,
+                              &n_edges, e);
+    }
+    *label = malloc((vc->n + 1) * sizeof **label);
+    *rep = malloc((vc->n + 1) * sizeof **rep);
+    fs_cluster_opts co = {0, 1, vc->photo};
+    if (rc == FS_OK && (!*label || !*rep))
+        rc = fs_fail(e, FS_ENOMEM, "out of memory clustering %zu faces", vc->n);
+    if (rc == FS_OK)
+        rc = fs_cluster_whispers(vc->n, edges, n_edges, &co, *label, n_clusters, *rep, e);
+    free(edges);
+    return rc;
+}
+
+/* Opens dir's database and index for grouping and sets the threshold. */
+static int group_open(fs_config *cfg, const index_cluster **cl, const char *dir, fs_db **db,
+                      fs_db_snap **snap, fs_db_stats *st, fs_index **ix, float *thr)
+{
+    fs_error e = {0};
+    char rec[32];
+    int exit_code = store_cli_open(dir, db, snap, st);
+    if (exit_code != EXIT_OK)
+        return exit_code;
+    if (!st->shards)
+        *cl = NULL; /* a plain database: searched here alone */
+    /* A 64th of the lists: a missed neighbour costs the graph one edge. */
+    int nprobe = (int)fs_config_int(cfg, "dedup.nprobe");
+    if (cluster_index_open(*cl, dir, nprobe ? nprobe : -64, (int)fs_config_int(cfg, "index.ef_search"),
+                           fs_config_real(cfg, "index.k_factor"), ix, &e) != FS_OK)
+        return cli_fail(&e);
+    *thr = (float)cli_threshold(cfg, "dedup", store_cli_recognizer(st->model_id, rec, sizeof rec));
+    if (fs_index_staleness(fs_index_get_info(*ix), st) == 3) {
+        cli_error("%s: the index was built from another model's vectors; run facesearch build",
+                  dir);
+        return EXIT_DATA;
+    }
+    if (fs_index_staleness(fs_index_get_info(*ix), st))
+        cli_error("warning: the index is older than the database; faces added since are "
+                  "grouped only through the ones it holds (run facesearch build)");
+    return EXIT_OK;
+}
+
+int dedup_group_of(fs_config *cfg, uint64_t face, uint64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    const char *dir = fs_config_str(cfg, "paths.db");
+    const index_cluster *cl = NULL;
+    fs_db *db = NULL;
+    fs_db_snap *snap = NULL;
+    fs_db_stats st;
+    fs_index *ix = NULL;
+    stored_faces vc = {0};
+    uint32_t *label = NULL, *rep = NULL;
+    size_t n_clusters = 0;
+    float thr = 0;
+    fs_error e = {0};
+    int exit_code = group_open(cfg, &cl, dir, &db, &snap, &st, &ix, &thr);
+    if (exit_code == EXIT_OK &&
+        group_faces(NULL, ix, snap, st.dim, (int)fs_config_int(cfg, "dedup.k"), thr, &vc, &label,
+                    &rep, &n_clusters, &e) != FS_OK)
+        exit_code = cli_fail(&e);
+    size_t at = vc.n;
+    for (size_t i = 0; exit_code == EXIT_OK && i < vc.n; i++)
+        if (vc.ids[i] == face)
+            at = i;
+    if (exit_code == EXIT_OK && at == vc.n) {
+        cli_error("%s: no face %llu in the database", dir, (unsigned long long)face);
+        exit_code = EXIT_DATA;
+    }
+    if (exit_code == EXIT_OK && !(*ids = malloc(vc.n * sizeof **ids)))
+        exit_code = EXIT_INTERNAL;
+    for (size_t i = 0; exit_code == EXIT_OK && i < vc.n; i++)
+        if (label[i] == label[at])
+            (*ids)[(*n)++] = vc.ids[i];
+    free(label);
+    free(rep);
+    store_cli_free_faces(&vc);
+    fs_index_close(ix);
+    fs_db_snap_end(snap);
+    fs_db_close(db);
+    return exit_code;
 }
 
 int cmd_dedup(int argc, char **argv)
@@ -120,53 +224,16 @@ int cmd_dedup_on(int argc, char **argv, const index_cluster *cl)
     fs_db_snap *snap = NULL;
     fs_index *ix = NULL;
     stored_faces vc = {0};
-    fs_edge *edges = NULL;
     uint32_t *label = NULL, *rep = NULL;
     group *groups = NULL;
-    size_t n_edges = 0, n_clusters = 0;
-    int exit_code = EXIT_OK;
+    size_t n_clusters = 0;
     fs_db_stats st;
-    /* A 64th of the lists: a missed neighbour costs the graph one edge. */
-    int nprobe = (int)fs_config_int(cfg, "dedup.nprobe");
     double t0 = fs_now();
-    char rec[32];
-    if ((exit_code = store_cli_open(dir, &db, &snap, &st)) != EXIT_OK)
+    int exit_code = group_open(cfg, &cl, dir, &db, &snap, &st, &ix, &thr);
+    if (exit_code != EXIT_OK)
         goto out;
-    if (!st.shards)
-        cl = NULL; /* a plain database: searched here alone */
-    if (cluster_index_open(cl, dir, nprobe ? nprobe : -64, (int)fs_config_int(cfg, "index.ef_search"),
-                           fs_config_real(cfg, "index.k_factor"), &ix, &e) != FS_OK) {
-        exit_code = cli_fail(&e);
-        goto out;
-    }
-    thr = (float)cli_threshold(cfg, "dedup", store_cli_recognizer(st.model_id, rec, sizeof rec));
-    if (fs_index_staleness(fs_index_get_info(ix), &st) == 3) {
-        cli_error("%s: the index was built from another model's vectors; run facesearch build",
-                  dir);
-        exit_code = EXIT_DATA;
-        goto out;
-    }
-    if (fs_index_staleness(fs_index_get_info(ix), &st))
-        cli_error("warning: the index is older than the database; faces added since are "
-                  "grouped only through the ones it holds (run facesearch build)");
-    fs_cluster_opts co = {0, 1, NULL};
-    /* k + 1: a face finds itself first. */
-    if (cl) {
-        rc = cl->graph(cl->ctx, k + 1, 1.0f - thr, &vc.ids, &vc.photo, &vc.n, &edges, &n_edges,
-                       &e);
-    } else {
-        if ((rc = store_cli_load_faces(snap, st.dim, &vc, &e)) == FS_OK)
-            rc = fs_knn_graph(ix, vc.v, vc.ids, vc.photo, vc.n, k + 1, 1.0f - thr, &edges,
-                              &n_edges, &e);
-    }
-    label = malloc((vc.n + 1) * sizeof *label);
-    rep = malloc((vc.n + 1) * sizeof *rep);
-    co.group = vc.photo;
-    if (rc == FS_OK && (!label || !rep))
-        rc = fs_fail(&e, FS_ENOMEM, "out of memory clustering %zu faces", vc.n);
-    if (rc == FS_OK)
-        rc = fs_cluster_whispers(vc.n, edges, n_edges, &co, label, &n_clusters, rep, &e);
-    if (rc != FS_OK) {
+    if ((rc = group_faces(cl, ix, snap, st.dim, k, thr, &vc, &label, &rep, &n_clusters, &e)) !=
+        FS_OK) {
         exit_code = cli_fail(&e);
         goto out;
     }
@@ -209,6 +276,7 @@ int cmd_dedup_on(int argc, char **argv, const index_cluster *cl)
             order[begin[g - 1] + slot[g - 1]++] = (uint32_t)i;
     }
     FILE *hf = NULL;
+    label_names *names = label_names_open(dir);
     if (html && !(hf = fopen(html, "w"))) {
         cli_error("%s: cannot write: %s", html, strerror(errno));
         exit_code = EXIT_DATA;
@@ -224,7 +292,7 @@ int cmd_dedup_on(int argc, char **argv, const index_cluster *cl)
                "\"faces_in_groups\":%zu,\"seconds\":%.3f,\"groups\":[",
                vc.n, thr, k, n_clusters, shown, faces_shown, secs);
     else if (tsv)
-        printf("group\tsize\tface_id\trepresentative\tphoto\tx\ty\tw\th\n");
+        printf("group\tsize\tface_id\trepresentative\tphoto\tx\ty\tw\th\tperson\n");
     else
         printf("%zu faces, threshold %.3f, k %d: %zu groups; %zu groups of %u or more faces hold "
                "%zu faces (%.1f s)\n",
@@ -253,18 +321,29 @@ int cmd_dedup_on(int argc, char **argv, const index_cluster *cl)
             else
                 memset(&fr, 0, sizeof fr);
             int is_rep = id == rep_id;
+            char name[FS_PERSON_NAME_MAX + 1];
+            label_name(names, id, name);
             if (json) {
                 printf("%s{\"face_id\":%llu,\"representative\":%s,\"photo\":", j > begin[g] ? "," : "",
                        (unsigned long long)id, is_rep ? "true" : "false");
                 json_str(stdout, path);
-                printf(",\"box\":[%.2f,%.2f,%.2f,%.2f]}", fr.box[0], fr.box[1], fr.box[2], fr.box[3]);
+                printf(",\"box\":[%.2f,%.2f,%.2f,%.2f],\"person\":", fr.box[0], fr.box[1],
+                       fr.box[2], fr.box[3]);
+                if (name[0])
+                    json_str(stdout, name);
+                else
+                    printf("null");
+                printf("}");
             } else if (tsv) {
                 printf("%zu\t%u\t%llu\t%d\t", g + 1, groups[g].size, (unsigned long long)id, is_rep);
                 tsv_field(path);
-                printf("\t%.1f\t%.1f\t%.1f\t%.1f\n", fr.box[0], fr.box[1], fr.box[2], fr.box[3]);
+                printf("\t%.1f\t%.1f\t%.1f\t%.1f\t", fr.box[0], fr.box[1], fr.box[2], fr.box[3]);
+                tsv_field(name);
+                putchar('\n');
             } else {
-                printf("  %s face %-8llu %s  (%.0f,%.0f %.0fx%.0f)\n", is_rep ? "*" : " ",
-                       (unsigned long long)id, path, fr.box[0], fr.box[1], fr.box[2], fr.box[3]);
+                printf("  %s face %-8llu %s  (%.0f,%.0f %.0fx%.0f)%s%s\n", is_rep ? "*" : " ",
+                       (unsigned long long)id, path, fr.box[0], fr.box[1], fr.box[2], fr.box[3],
+                       name[0] ? "  " : "", name);
             }
             if (hf) {
                 fs_image photo = {0};
@@ -272,9 +351,9 @@ int cmd_dedup_on(int argc, char **argv, const index_cluster *cl)
                     .apply_orientation = fs_config_bool(cfg, "decode.apply_orientation"),
                     .max_pixels = (uint64_t)fs_config_int(cfg, "decode.max_pixels"),
                 };
-                char idtxt[48];
-                snprintf(idtxt, sizeof idtxt, "face %llu%s", (unsigned long long)id,
-                         is_rep ? " (representative)" : "");
+                char idtxt[48 + FS_PERSON_NAME_MAX];
+                snprintf(idtxt, sizeof idtxt, "face %llu%s%s%s", (unsigned long long)id,
+                         is_rep ? " (representative)" : "", name[0] ? "  " : "", name);
                 int ok = strcmp(path, "?") != 0 &&
                          cli_decode_file(path, &dopts, &photo, NULL, &e) == FS_OK;
                 html_face(hf, ok ? &photo : NULL, fr.box, 110, is_rep, idtxt, path, &e);
@@ -295,6 +374,7 @@ int cmd_dedup_on(int argc, char **argv, const index_cluster *cl)
             exit_code = EXIT_DATA;
         }
     }
+    label_names_close(names);
     free(order);
     free(rank);
     free(begin);
@@ -303,7 +383,6 @@ out:
     free(groups);
     free(label);
     free(rep);
-    free(edges);
     store_cli_free_faces(&vc);
     fs_db_snap_end(snap);
     fs_index_close(ix);

@@ -34,6 +34,7 @@ static const eval_kind kinds[] = {
     {"detect", eval_detect, "faces found by a detector set-up vs the reference SSD (recall)"},
     {"ident", eval_ident, "identification on identity folders: rank-1/5, TPIR at FPIR 1 %"},
     {"cluster", eval_cluster, "dedup clustering vs identity folders: pairwise P/R/F1"},
+    {"enrol", eval_enrol, "named people: K-shot enrolment, rank-1, open-set DIR at FAR"},
 };
 #define N_KINDS (int)(sizeof kinds / sizeof kinds[0])
 
@@ -50,7 +51,7 @@ static void help(void)
 int cmd_eval(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error("eval", "no kind given (one of: lfw, detect, ident, cluster)");
+        return cli_usage_error("eval", "no kind given (one of: lfw, detect, ident, cluster, enrol)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         help();
         return EXIT_OK;
@@ -58,7 +59,7 @@ int cmd_eval(int argc, char **argv)
     for (int i = 0; i < N_KINDS; i++)
         if (strcmp(argv[1], kinds[i].name) == 0)
             return kinds[i].run(argc - 1, argv + 1);
-    return cli_usage_error("eval", "unknown kind '%s' (one of: lfw, detect, ident, cluster)", argv[1]);
+    return cli_usage_error("eval", "unknown kind '%s' (one of: lfw, detect, ident, cluster, enrol)", argv[1]);
 }
 
 /* The face of a photo an evaluator compares: fs_face_central among the

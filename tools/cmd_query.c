@@ -11,8 +11,10 @@
 #include "commands.h"
 #include "face_cli.h"
 #include "facesearch/index.h"
+#include "facesearch/people.h"
 #include "facesearch/store.h"
 #include "html.h"
+#include "person_cli.h"
 #include "store_cli.h"
 
 static void help(void)
@@ -20,6 +22,7 @@ static void help(void)
     printf("usage: facesearch query [--db DIR] [-k N] [--threshold T] [--largest]\n"
            "                        [--json | --tsv | --html FILE] PHOTO...\n"
            "       facesearch query [--db DIR] [...] --face-id ID [--face-id ID ...]\n"
+           "       facesearch query [--db DIR] [...] --person NAME [--unlabelled]\n"
            "\n"
            "Finds the faces in each PHOTO (or takes stored faces by id) and prints, for\n"
            "every query face, its nearest faces in the index: rank, cosine similarity,\n"
@@ -27,7 +30,10 @@ static void help(void)
            "query faces are searched as one batch.  Warns when the index is older than\n"
            "the database (run facesearch build).  A photo's faces are numbered from 0\n"
            "(face #n), as detect and embed number them.  Query photos are described\n"
-           "with the database's own recognizer (its descriptor mode).\n"
+           "with the database's own recognizer (its descriptor mode).  Matches that\n"
+           "facesearch label has named show the person's name.\n"
+           "With --person, the person's examples (facesearch person add) are searched\n"
+           "together and the k best photos are listed, each by its best-matching face.\n"
            "\n"
            "  -k N              matches per query face (query.k, default 10)\n"
            "  --threshold T     show only matches with a similarity of at least T\n"
@@ -35,6 +41,9 @@ static void help(void)
            "                    by default the recognizer's query.NAME: FPIR 1 %% on LFW)\n"
            "  --largest         only the largest face of each query photo\n"
            "  --face-id ID      query with a stored face (repeatable)\n"
+           "  --person NAME     find a named person: every example searched, best per photo\n"
+           "  --unlabelled      with --person: only faces not enrolled as anyone's examples\n"
+           "                    (candidates to confirm with person add --face-id)\n"
            "  --json            one JSON object: {\"queries\":[{...,\"matches\":[...]}]}\n"
            "  --tsv             tab-separated, one match per line, with a header\n"
            "  --html FILE       also write a self-contained HTML report with thumbnails\n"
@@ -51,6 +60,7 @@ typedef struct qface {
     const char *photo;   /* query photo path, or NULL for --face-id */
     int index;           /* face number within the photo */
     uint64_t face_id;    /* --face-id */
+    const char *person;  /* --person: the examples' owner */
     float box[4];
     float score;
     float vec[FS_DESCRIPTOR_MAX];
@@ -61,6 +71,7 @@ typedef struct match {
     int64_t id;
     fs_face_rec face;
     char *path;
+    char name[FS_PERSON_NAME_MAX + 1]; /* the label's person, "" when none */
 } match;
 
 static void print_box_json(const float b[4])
@@ -108,23 +119,28 @@ static int write_html(const char *file, const qface *q, int nq, match *m, const 
     int rc = FS_OK;
     for (int i = 0; i < nq && rc == FS_OK; i++) {
         char head[600], detail[600];
-        if (q[i].photo)
+        if (q[i].person)
+            snprintf(head, sizeof head, "Person: %s (%d examples), best face per photo",
+                     q[i].person, q[i].index);
+        else if (q[i].photo)
             snprintf(head, sizeof head, "Query: %s, face #%d", q[i].photo, q[i].index);
         else
             snprintf(head, sizeof head, "Query: stored face %llu", (unsigned long long)q[i].face_id);
         html_row_begin(f, head);
         fs_image img = {0};
         const char *qpath = q[i].photo;
-        if (qpath && cli_decode_file(qpath, dopts, &img, NULL, &e) == FS_OK)
+        if (q[i].person)
+            ; /* the row's heading names the person */
+        else if (qpath && cli_decode_file(qpath, dopts, &img, NULL, &e) == FS_OK)
             rc = html_face(f, &img, q[i].box, 140, 1, "query", qpath, &e);
         else
             rc = html_face(f, NULL, q[i].box, 140, 1, "query", qpath ? qpath : "stored face", &e);
         fs_image_free(&img);
         for (int j = 0; j < nm[i] && rc == FS_OK; j++) {
             match *mm = &m[(size_t)i * k + j];
-            char title[64];
-            snprintf(title, sizeof title, "#%d  %.3f%s", j + 1, mm->sim,
-                     mm->sim >= thr ? "  match" : "");
+            char title[64 + FS_PERSON_NAME_MAX];
+            snprintf(title, sizeof title, "#%d  %.3f%s%s%s", j + 1, mm->sim,
+                     mm->sim >= thr ? "  match" : "", mm->name[0] ? "  " : "", mm->name);
             snprintf(detail, sizeof detail, "%s", mm->path ? mm->path : "?");
             fs_image pi = {0};
             int ok = mm->path && cli_decode_file(mm->path, dopts, &pi, NULL, &e) == FS_OK;
@@ -153,6 +169,125 @@ static int room(qface **q, int *cap, int nq)
     return 1;
 }
 
+static int by_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* --person: the person's examples of the database's model as query faces,
+ * and every stored face enrolled as anyone's (sorted, for --unlabelled). */
+static int person_queries(const char *dir, const char *name, const char *model_id, int dim,
+                          qface **q, int *cap, int *nq, uint64_t **enrolled, size_t *n_enrolled)
+{
+    fs_people *p = NULL;
+    fs_person who;
+    fs_example_list ex = {0};
+    fs_error e = {0};
+    int rc = EXIT_OK;
+    if (fs_people_open(dir, FS_DB_READONLY, &p, &e) != FS_OK ||
+        fs_people_find(p, name, &who, &e) != FS_OK || fs_people_examples(p, 0, &ex, &e) != FS_OK)
+        rc = cli_fail(&e);
+    const uint64_t tag = fs_people_model_tag(model_id);
+    size_t stale = 0;
+    *enrolled = rc == EXIT_OK ? malloc((ex.n + 1) * sizeof **enrolled) : NULL;
+    if (rc == EXIT_OK && !*enrolled)
+        rc = EXIT_INTERNAL;
+    for (size_t i = 0; rc == EXIT_OK && i < ex.n; i++) {
+        const fs_example *x = &ex.v[i];
+        if (!x->aug && x->face_id != FS_NO_FACE)
+            (*enrolled)[(*n_enrolled)++] = x->face_id;
+        if (x->person != who.id)
+            continue;
+        if (x->model_tag != tag || x->dim != dim) {
+            stale++;
+            continue;
+        }
+        if (!room(q, cap, *nq)) {
+            rc = EXIT_INTERNAL;
+            break;
+        }
+        qface *f = &(*q)[(*nq)++];
+        memset(f, 0, sizeof *f);
+        f->person = name;
+        f->face_id = x->face_id == FS_NO_FACE ? 0 : x->face_id;
+        memcpy(f->box, x->box, sizeof f->box);
+        memcpy(f->vec, x->vec, sizeof(float) * (size_t)dim);
+    }
+    if (rc == EXIT_OK && stale)
+        cli_error("warning: %zu of %s's descriptors are of another model (run facesearch "
+                  "label to update them)", stale, name);
+    if (rc == EXIT_OK)
+        qsort(*enrolled, *n_enrolled, sizeof **enrolled, by_u64);
+    fs_example_list_free(&ex);
+    fs_people_close(p);
+    return rc;
+}
+
+static int by_sim_desc(const void *a, const void *b)
+{
+    const match *x = a, *y = b;
+    if (x->sim != y->sim)
+        return x->sim < y->sim ? 1 : -1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* --person: the examples' matches (stride ks) merged into one list of the
+ * k best photos, each by its best face (stride k), as query 0. */
+static int merge_person(qface **q, int *nq, match **m, int **nm, int ks, int k, const char *name,
+                        const uint64_t *enrolled, size_t n_enrolled, int unlabelled)
+{
+    size_t total = 0;
+    for (int i = 0; i < *nq; i++)
+        total += (size_t)(*nm)[i];
+    match *all = malloc((total + 1) * sizeof *all), *out = calloc((size_t)k, sizeof *out);
+    int *nout = calloc(1, sizeof *nout);
+    if (!all || !out || !nout) {
+        free(all);
+        free(out);
+        free(nout);
+        return EXIT_INTERNAL;
+    }
+    size_t n = 0;
+    for (int i = 0; i < *nq; i++)
+        for (int j = 0; j < (*nm)[i]; j++)
+            all[n++] = (*m)[(size_t)i * ks + j];
+    qsort(all, n, sizeof *all, by_sim_desc);
+    for (size_t i = 0; i < n; i++) {
+        int taken = *nout >= k;
+        for (int j = 0; !taken && j < *nout; j++)
+            taken = out[j].face.image_id == all[i].face.image_id;
+        uint64_t id = (uint64_t)all[i].id;
+        if (!taken && unlabelled && bsearch(&id, enrolled, n_enrolled, sizeof id, by_u64))
+            taken = 1;
+        if (taken)
+            free(all[i].path);
+        else
+            out[(*nout)++] = all[i];
+    }
+    free(all);
+    free(*m);
+    free(*nm);
+    *m = out;
+    *nm = nout;
+    int examples = *nq;
+    memset(&(*q)[0], 0, sizeof **q);
+    (*q)[0].person = name;
+    (*q)[0].index = examples; /* for a person: how many examples were searched */
+    *nq = 1;
+    return EXIT_OK;
+}
+
+/* Writes the name facesearch label gave each match (from its last run). */
+static void name_matches(const char *dir, match *m, const int *nm, int nq, int k)
+{
+    label_names *names = label_names_open(dir);
+    for (int i = 0; names && i < nq; i++)
+        for (int j = 0; j < nm[i]; j++)
+            label_name(names, (uint64_t)m[(size_t)i * k + j].id, m[(size_t)i * k + j].name);
+    label_names_close(names);
+}
+
 int cmd_query(int argc, char **argv)
 {
     return cmd_query_on(argc, argv, NULL);
@@ -166,14 +301,16 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
         {"face-id", required_argument, 0, 'F'}, {"json", no_argument, 0, 'j'},
         {"tsv", no_argument, 0, 'v'},      {"html", required_argument, 0, 'H'},
         {"nprobe", required_argument, 0, 'n'}, {"ef-search", required_argument, 0, 'e'},
-        {"each", no_argument, 0, 'E'},     FACE_CLI_LONG_OPTIONS,             {0, 0, 0, 0},
+        {"each", no_argument, 0, 'E'},     {"person", required_argument, 0, 2001},
+        {"unlabelled", no_argument, 0, 2002}, FACE_CLI_LONG_OPTIONS,           {0, 0, 0, 0},
     };
     int rc;
     fs_config *cfg = cli_config_open(argc, argv, &rc);
     if (!cfg)
         return rc;
     int json = 0, tsv = 0, largest = 0, each = 0, c;
-    const char *html = NULL;
+    const char *html = NULL, *person = NULL;
+    int unlabelled = 0;
     double only_over = -INFINITY;
     uint64_t *ids = NULL;
     int n_ids = 0;
@@ -193,6 +330,8 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
         }
         case 'L': largest = 1; break;
         case 'E': each = 1; break;
+        case 2001: person = optarg; break;
+        case 2002: unlabelled = 1; break;
         case 'F': {
             char *end;
             uint64_t *p = realloc(ids, (size_t)(n_ids + 1) * sizeof *ids);
@@ -220,11 +359,15 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
             return rc;
         }
     }
-    if (json + tsv > 1 || (optind >= argc && !n_ids)) {
+    const char *bad = json + tsv > 1 ? "--json and --tsv exclude each other"
+                      : person && (optind < argc || n_ids) ? "--person takes no PHOTO or --face-id"
+                      : unlabelled && !person ? "--unlabelled goes with --person"
+                      : optind >= argc && !n_ids && !person ? "no PHOTO, --face-id or --person given"
+                                                            : NULL;
+    if (bad) {
         fs_config_destroy(cfg);
         free(ids);
-        return cli_usage_error("query", json + tsv > 1 ? "--json and --tsv exclude each other"
-                                                       : "no PHOTO and no --face-id given");
+        return cli_usage_error("query", "%s", bad);
     }
     int k = (int)fs_config_int(cfg, "query.k");
     const char *dir = fs_config_str(cfg, "paths.db");
@@ -236,6 +379,8 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
     qface *q = NULL;
     match *m = NULL;
     int *nm = NULL, nq = 0, cap = 0, exit_code = EXIT_OK;
+    uint64_t *enrolled = NULL;
+    size_t n_enrolled = 0;
     fs_db_stats st;
     char rec[32];
     if ((exit_code = store_cli_open(dir, &db, &snap, &st)) != EXIT_OK)
@@ -290,6 +435,9 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
         memcpy(q[nq].vec, v, sizeof(float) * (size_t)dim);
         nq++;
     }
+    if (person && (exit_code = person_queries(dir, person, st.model_id, dim, &q, &cap, &nq,
+                                              &enrolled, &n_enrolled)) != EXIT_OK)
+        goto out;
     /* query photos are described in the database's own descriptor space */
     if (optind < argc && ((exit_code = store_cli_configure(cfg, st.model_id)) != EXIT_OK ||
                           (exit_code = face_cli_start(&fc, cfg)) != EXIT_OK))
@@ -319,17 +467,25 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
                 exit_code = EXIT_INTERNAL;
                 goto out;
             }
-            q[nq] = (qface){argv[a], i, 0, {f->x, f->y, f->w, f->h}, f->score, {0}};
+            q[nq] = (qface){.photo = argv[a], .index = i, .box = {f->x, f->y, f->w, f->h},
+                            .score = f->score};
             memcpy(q[nq].vec, f->descriptor, sizeof(float) * (size_t)dim);
             nq++;
         }
     }
-    if (!nq)
+    if (!nq) {
+        if (person)
+            cli_error("%s: no example of '%s' is of the database's model; run facesearch label "
+                      "to update them", dir, person);
         goto out;
-    float *dist = malloc(sizeof(float) * (size_t)nq * k);
-    int64_t *hit = malloc(sizeof(int64_t) * (size_t)nq * k);
+    }
+    /* --person: enough neighbours per example that the k best photos survive
+     * merging the examples' lists. */
+    const int ks = person ? (4 * k > 64 ? 4 * k : 64) : k;
+    float *dist = malloc(sizeof(float) * (size_t)nq * ks);
+    int64_t *hit = malloc(sizeof(int64_t) * (size_t)nq * ks);
     float *vecs = malloc(sizeof(float) * (size_t)nq * dim);
-    m = calloc((size_t)nq * k, sizeof *m);
+    m = calloc((size_t)nq * ks, sizeof *m);
     nm = calloc((size_t)nq, sizeof *nm);
     if (!dist || !hit || !vecs || !m || !nm) {
         free(dist);
@@ -345,12 +501,12 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
     double *ms = calloc((size_t)nq, sizeof *ms), total_ms = fs_now();
     for (int i = 0; each && i < nq && rc == FS_OK && ms; i++) {
         double t = fs_now();
-        rc = cluster_index_search(cl, ix, vecs + (size_t)i * dim, 1, k, dist + (size_t)i * k,
-                                  hit + (size_t)i * k, &e);
+        rc = cluster_index_search(cl, ix, vecs + (size_t)i * dim, 1, ks, dist + (size_t)i * ks,
+                                  hit + (size_t)i * ks, &e);
         ms[i] = 1e3 * (fs_now() - t);
     }
     if (!each)
-        rc = cluster_index_search(cl, ix, vecs, nq, k, dist, hit, &e);
+        rc = cluster_index_search(cl, ix, vecs, nq, ks, dist, hit, &e);
     total_ms = 1e3 * (fs_now() - total_ms);
     free(vecs);
     if (rc != FS_OK || !ms) {
@@ -362,11 +518,11 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
     }
     /* Resolve ids to faces and photos; a face gone since the build is skipped. */
     for (int i = 0; i < nq; i++)
-        for (int j = 0; j < k; j++) {
-            size_t s = (size_t)i * k + j;
+        for (int j = 0; j < ks; j++) {
+            size_t s = (size_t)i * ks + j;
             if (hit[s] < 0 || !(1.0f - dist[s] >= only_over))
                 continue;
-            match *mm = &m[(size_t)i * k + nm[i]];
+            match *mm = &m[(size_t)i * ks + nm[i]];
             fs_image_rec img;
             if (fs_db_get_face(snap, (uint64_t)hit[s], &mm->face, NULL) != FS_OK ||
                 fs_db_get_image(snap, mm->face.image_id, &img, NULL) != FS_OK)
@@ -378,6 +534,12 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
         }
     free(dist);
     free(hit);
+    if (person && (exit_code = merge_person(&q, &nq, &m, &nm, ks, k, person, enrolled,
+                                            n_enrolled, unlabelled)) != EXIT_OK) {
+        free(ms);
+        goto out;
+    }
+    name_matches(dir, m, nm, nq, k);
 
     if (json) {
         const fs_index_info *info = fs_index_get_info(ix);
@@ -392,13 +554,19 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
         printf("\"queries\":[");
         for (int i = 0; i < nq; i++) {
             printf("%s{\"photo\":", i ? "," : "");
-            if (q[i].photo)
-                json_str(stdout, q[i].photo);
-            else
-                printf("null,\"face_id\":%llu", (unsigned long long)q[i].face_id);
-            printf(",\"face\":%d,\"box\":", q[i].index);
-            print_box_json(q[i].box);
-            printf(",\"score\":%.5f,", q[i].score);
+            if (q[i].person) {
+                printf("null,\"person\":");
+                json_str(stdout, q[i].person);
+                printf(",\"examples\":%d,", q[i].index);
+            } else {
+                if (q[i].photo)
+                    json_str(stdout, q[i].photo);
+                else
+                    printf("null,\"face_id\":%llu", (unsigned long long)q[i].face_id);
+                printf(",\"face\":%d,\"box\":", q[i].index);
+                print_box_json(q[i].box);
+                printf(",\"score\":%.5f,", q[i].score);
+            }
             if (each)
                 printf("\"search_ms\":%.3f,", ms[i]);
             printf("\"matches\":[");
@@ -411,29 +579,42 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
                 json_str(stdout, mm->path);
                 printf(",\"box\":");
                 print_box_json(mm->face.box);
+                printf(",\"person\":");
+                if (mm->name[0])
+                    json_str(stdout, mm->name);
+                else
+                    printf("null");
                 printf("}");
             }
             printf("]}");
         }
         printf("]}\n");
     } else if (tsv) {
-        printf("query\tquery_face\trank\tsimilarity\tmatch\tface_id\tphoto\tx\ty\tw\th\n");
+        printf("query\tquery_face\trank\tsimilarity\tmatch\tface_id\tphoto\tx\ty\tw\th\tperson\n");
         for (int i = 0; i < nq; i++)
             for (int j = 0; j < nm[i]; j++) {
                 match *mm = &m[(size_t)i * k + j];
-                if (q[i].photo)
+                if (q[i].person) {
+                    printf("person:");
+                    tsv_field(q[i].person);
+                } else if (q[i].photo) {
                     tsv_field(q[i].photo);
-                else
+                } else {
                     printf("face:%llu", (unsigned long long)q[i].face_id);
+                }
                 printf("\t%d\t%d\t%.5f\t%d\t%lld\t", q[i].index, j + 1, mm->sim,
                        mm->sim >= thr, (long long)mm->id);
                 tsv_field(mm->path);
-                printf("\t%.1f\t%.1f\t%.1f\t%.1f\n", mm->face.box[0], mm->face.box[1],
+                printf("\t%.1f\t%.1f\t%.1f\t%.1f\t", mm->face.box[0], mm->face.box[1],
                        mm->face.box[2], mm->face.box[3]);
+                tsv_field(mm->name);
+                putchar('\n');
             }
     } else {
         for (int i = 0; i < nq; i++) {
-            if (q[i].photo)
+            if (q[i].person)
+                printf("%s (%d examples), best face per photo:\n", q[i].person, q[i].index);
+            else if (q[i].photo)
                 printf("%s, face #%d at %.0f,%.0f %.0fx%.0f:\n", q[i].photo, q[i].index,
                        q[i].box[0], q[i].box[1], q[i].box[2], q[i].box[3]);
             else
@@ -442,9 +623,10 @@ int cmd_query_on(int argc, char **argv, const index_cluster *cl)
                 printf("  (no matches)\n");
             for (int j = 0; j < nm[i]; j++) {
                 match *mm = &m[(size_t)i * k + j];
-                printf("  %2d  %.3f  %-5s  %s  (face id %lld at %.0f,%.0f %.0fx%.0f)\n", j + 1,
+                printf("  %2d  %.3f  %-5s  %s  (face id %lld at %.0f,%.0f %.0fx%.0f)%s%s\n", j + 1,
                        mm->sim, mm->sim >= thr ? "same" : "-", mm->path, (long long)mm->id,
-                       mm->face.box[0], mm->face.box[1], mm->face.box[2], mm->face.box[3]);
+                       mm->face.box[0], mm->face.box[1], mm->face.box[2], mm->face.box[3],
+                       mm->name[0] ? "  " : "", mm->name);
             }
         }
     }
@@ -472,6 +654,7 @@ out:
     free(nm);
     free(q);
     free(ids);
+    free(enrolled);
     face_cli_end(&fc);
     fs_db_snap_end(snap);
     fs_index_close(ix);

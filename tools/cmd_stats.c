@@ -1,20 +1,23 @@
 /* facesearch stats — what a database holds. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
 #include "commands.h"
-#include "store_cli.h"
+#include "facesearch/people.h"
 #include "facesearch/store.h"
+#include "store_cli.h"
 
 static void help(void)
 {
     printf("usage: facesearch stats [--db DIR] [--json] [--errors] [--shards] [--config FILE]\n"
            "\n"
            "Prints what the database in DIR (default: paths.db, 'index') holds: photos,\n"
-           "faces, errors by kind, model, schema, size on disk and the last ingest.\n"
+           "faces, errors by kind, model, schema, size on disk, the last ingest, and\n"
+           "the named people and how many faces the last facesearch label named.\n"
            "Works while an ingest is running (it reads a consistent snapshot).  On a\n"
            "sharded database (facesearch init --shards) the figures are summed over\n"
            "the shards.\n"
@@ -23,7 +26,8 @@ static void help(void)
            "  --json        one JSON object (keys: images, faces, errors, errors_by_kind,\n"
            "                images_ok, images_no_face, model, schema, dim, db_bytes, last_ingest_start,\n"
            "                last_ingest_end, created, shards: the shard count, 0 when\n"
-           "                not sharded)\n"
+           "                not sharded, people: named people, label: the last facesearch\n"
+           "                label run's method, known and unknown faces, or null)\n"
            "  --errors      list every photo that failed, one per line: path<TAB>kind<TAB>reason\n"
            "                (with --json: an \"error_list\" array)\n"
            "  --shards      also list each shard: photos, faces, errors, size (with\n"
@@ -101,6 +105,27 @@ static int list_shards(fs_db *db, int json, fs_error *e)
     return FS_OK;
 }
 
+/* The people beside the database: how many, and the last label run (none
+ * when people.mdb is absent). */
+typedef struct people_facts {
+    int present;
+    size_t people;
+    fs_label_summary label;
+} people_facts;
+
+static void people_facts_get(const char *dir, people_facts *pf)
+{
+    memset(pf, 0, sizeof *pf);
+    fs_people *p = NULL;
+    fs_person *v = NULL;
+    if (fs_people_open(dir, FS_DB_READONLY, &p, NULL) == FS_OK &&
+        fs_people_list(p, &v, &pf->people, NULL) == FS_OK &&
+        fs_people_label_summary(p, &pf->label, NULL) == FS_OK)
+        pf->present = 1;
+    free(v);
+    fs_people_close(p);
+}
+
 int cmd_stats(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -151,6 +176,8 @@ int cmd_stats(int argc, char **argv)
     fmt_time(st.last_ingest_end_ns, t_end, sizeof t_end);
     fmt_time(st.created_ns, t_created, sizeof t_created);
     err_list l = {json, 1};
+    people_facts pf;
+    people_facts_get(fs_config_str(cfg, "paths.db"), &pf);
     if (json) {
         printf("{\"images\":%llu,\"images_ok\":%llu,\"images_no_face\":%llu,\"faces\":%llu,"
                "\"errors\":%llu,\"errors_by_kind\":{",
@@ -187,6 +214,15 @@ int cmd_stats(int argc, char **argv)
                st.schema, st.dim, (unsigned long long)st.db_bytes,
                (unsigned long long)st.next_face_id, (unsigned long long)st.faces_removed,
                t_created, t_start, t_end, st.shards);
+        printf(",\"people\":%zu,\"label\":", pf.people);
+        if (pf.label.fingerprint)
+            printf("{\"method\":\"%s\",\"augment\":%s,\"far\":%g,\"faces\":%llu,"
+                   "\"known\":%llu,\"unknown\":%llu}",
+                   pf.label.method, pf.label.augment ? "true" : "false", pf.label.far,
+                   (unsigned long long)pf.label.faces, (unsigned long long)pf.label.known,
+                   (unsigned long long)pf.label.unknown);
+        else
+            printf("null");
         if (list)
             rc = list_shards(db, 1, &e);
         if (errors && rc == FS_OK) {
@@ -223,6 +259,16 @@ int cmd_stats(int argc, char **argv)
         printf("last ingest: started %s, finished %s\n", t_start, t_end);
         if (st.shards)
             printf("shards:      %u (facesearch stats --shards lists them)\n", st.shards);
+        if (pf.present)
+            printf("people:      %zu (facesearch person list)\n", pf.people);
+        if (pf.label.fingerprint) {
+            char t_label[64];
+            fmt_time(pf.label.finished_ns, t_label, sizeof t_label);
+            printf("labels:      %llu faces named, %llu unknown (%s%s, FAR %g, %s)\n",
+                   (unsigned long long)pf.label.known, (unsigned long long)pf.label.unknown,
+                   pf.label.method, pf.label.augment ? " + augmentation" : "", pf.label.far,
+                   t_label);
+        }
         if (list)
             rc = list_shards(db, 0, &e);
     }

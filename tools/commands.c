@@ -18,6 +18,8 @@ static const fs_command commands[] = {
     {"build", cmd_build, "build the FAISS index over every stored face"},
     {"query", cmd_query, "find a person: the nearest stored faces to the faces of a photo"},
     {"dedup", cmd_dedup, "group all stored faces into identities (duplicate enrolments)"},
+    {"person", cmd_person, "named people: person add NAME PHOTO..., list, show, remove, ..."},
+    {"label", cmd_label, "name every stored face after the enrolled people (or unknown)"},
     {"eval", cmd_eval, "accuracy on labelled data: eval lfw, eval detect"},
 };
 

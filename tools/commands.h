@@ -23,5 +23,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_reembed(int argc, char **argv);
 int cmd_init(int argc, char **argv);
+int cmd_person(int argc, char **argv);
+int cmd_label(int argc, char **argv);
 
 #endif

@@ -23,15 +23,21 @@ _facesearch()
         --detector)                  COMPREPLY=($(compgen -W "ssd tiny" -- "$cur")); return ;;
         --recognizer)                COMPREPLY=($(compgen -W "mfn512 resnet128 fusion" -- "$cur")); return ;;
         --precision)                 COMPREPLY=($(compgen -W "auto fp32 bf16" -- "$cur")); return ;;
+        --method)                    COMPREPLY=($(compgen -W "template svm softmax" -- "$cur")); return ;;
     esac
     local sub=$cmd
-    if [[ $cmd == eval ]]; then
+    local kinds=
+    case $cmd in
+        eval) kinds="lfw detect ident cluster enrol" ;;
+        person) kinds="add from-group list show remove rename unassign" ;;
+    esac
+    if [[ -n $kinds ]]; then
         local kind=${COMP_WORDS[i+1]}
         if (( COMP_CWORD == i + 1 )); then
-            COMPREPLY=($(compgen -W "lfw detect ident cluster" -- "$cur"))
+            COMPREPLY=($(compgen -W "$kinds" -- "$cur"))
             return
         fi
-        sub="eval $kind"
+        sub="$cmd $kind"
     fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$("$1" $sub --help 2>/dev/null |

@@ -24,7 +24,7 @@ DEPS_DIR=${DEPS_DIR:-build/deps}
 FAISS_VERSION=1.7.3
 
 PACKAGES=(gcc g++ make cmake dpkg-dev libfaiss-dev liblmdb-dev libopenblas-openmp-dev
-          libturbojpeg0-dev libpng-dev libwebp-dev libheif-dev libtiff-dev zlib1g-dev
+          libturbojpeg0-dev libpng-dev libwebp-dev libheif-dev libtiff-dev zlib1g-dev liblinear-dev
           libonnx-dev protobuf-c-compiler libprotobuf-c-dev
           libopenmpi-dev openmpi-bin pkg-config)
 

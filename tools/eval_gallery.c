@@ -26,33 +26,7 @@
 #include "facesearch/store.h"
 #include "store_cli.h"
 
-typedef struct photo {
-    char *path;
-    int label;            /* identity index (folder, sorted by name) */
-    int has_face;
-    uint64_t face_id, image_id;
-    float vec[FS_DESCRIPTOR_MAX];
-} photo;
-
-typedef struct tree {
-    photo *p;
-    size_t n, cap;
-    char **names;         /* identity names, sorted */
-    size_t n_names;
-    char root[4096];      /* normalised --root */
-    fs_db_snap *snap;
-    char mode[256];       /* descriptor mode of the database's model */
-    int dim;
-} tree;
-
-typedef struct gal_opts {
-    const char *root, *db;
-    int json, keep;
-    int single;           /* eval ident --protocol single */
-    double reweight;      /* --reweight W of a fusion database; < 0: none */
-} gal_opts;
-
-static int gal_flag(void *ctx, fs_config *cfg, int c, const char *arg)
+int gallery_flag(void *ctx, fs_config *cfg, int c, const char *arg)
 {
     gal_opts *o = ctx;
     switch (c) {
@@ -123,6 +97,7 @@ static int collect(void *ctx, const fs_image_rec *img)
     int k = img->status == FS_IMG_OK ? fs_face_central(box, n, img->width, img->height) : -1;
     if (k >= 0) {
         ph->face_id = img->first_face + (uint64_t)k;
+        memcpy(ph->box, box[k], sizeof ph->box);
         if (fs_db_get_vector(t->snap, ph->face_id, ph->vec, NULL) != FS_OK)
             return FS_EDB;
         ph->has_face = 1;
@@ -153,7 +128,7 @@ static int reweight(tree *t, double w)
     return EXIT_OK;
 }
 
-static void tree_free(tree *t)
+void gallery_free(tree *t)
 {
     for (size_t i = 0; i < t->n; i++)
         free(t->p[i].path);
@@ -165,7 +140,7 @@ static void tree_free(tree *t)
 
 /* Ingests root into the database (creating a temporary one without --db)
  * and reads back every photo under root with its label and central face. */
-static int prepare(const gal_opts *o, fs_config *cfg, const char *cmd, char *dbdir, size_t cap,
+int gallery_prepare(const gal_opts *o, fs_config *cfg, const char *cmd, char *dbdir, size_t cap,
                    tree *t, double *ingest_s)
 {
     face_cli fc;
@@ -275,7 +250,7 @@ static void ident_help(void)
     face_cli_help_options(stdout);
 }
 
-static void remove_tmp(const gal_opts *o, const char *dbdir)
+void gallery_remove_tmp(const gal_opts *o, const char *dbdir)
 {
     if (o->db)
         return;
@@ -295,7 +270,7 @@ int eval_ident(int argc, char **argv)
                                         {0, 0, 0, 0}};
     gal_opts o = {.reweight = -1};
     fs_config *cfg;
-    int rc = face_cli_parse(argc, argv, "eval ident", ident_help, own, gal_flag, &o, &cfg);
+    int rc = face_cli_parse(argc, argv, "eval ident", ident_help, own, gallery_flag, &o, &cfg);
     if (rc >= 0)
         return rc;
     if (!o.root || optind < argc) {
@@ -305,8 +280,8 @@ int eval_ident(int argc, char **argv)
     char dbdir[4200];
     tree t;
     double ingest_s, t0 = fs_now();
-    if ((rc = prepare(&o, cfg, "eval ident", dbdir, sizeof dbdir, &t, &ingest_s)) != EXIT_OK) {
-        remove_tmp(&o, dbdir);
+    if ((rc = gallery_prepare(&o, cfg, "eval ident", dbdir, sizeof dbdir, &t, &ingest_s)) != EXIT_OK) {
+        gallery_remove_tmp(&o, dbdir);
         fs_config_destroy(cfg);
         return rc;
     }
@@ -431,8 +406,8 @@ out:
     free(gvec);
     free(gid);
     free(glabel);
-    tree_free(&t);
-    remove_tmp(&o, dbdir);
+    gallery_free(&t);
+    gallery_remove_tmp(&o, dbdir);
     fs_config_destroy(cfg);
     return rc;
 }
@@ -480,7 +455,7 @@ int eval_cluster(int argc, char **argv)
                                         {0, 0, 0, 0}};
     gal_opts o = {.reweight = -1};
     fs_config *cfg;
-    int rc = face_cli_parse(argc, argv, "eval cluster", cluster_help, own, gal_flag, &o, &cfg);
+    int rc = face_cli_parse(argc, argv, "eval cluster", cluster_help, own, gallery_flag, &o, &cfg);
     if (rc >= 0)
         return rc;
     if (!o.root || optind < argc) {
@@ -490,8 +465,8 @@ int eval_cluster(int argc, char **argv)
     char dbdir[4200];
     tree t;
     double ingest_s, t0 = fs_now();
-    if ((rc = prepare(&o, cfg, "eval cluster", dbdir, sizeof dbdir, &t, &ingest_s)) != EXIT_OK) {
-        remove_tmp(&o, dbdir);
+    if ((rc = gallery_prepare(&o, cfg, "eval cluster", dbdir, sizeof dbdir, &t, &ingest_s)) != EXIT_OK) {
+        gallery_remove_tmp(&o, dbdir);
         fs_config_destroy(cfg);
         return rc;
     }
@@ -610,8 +585,8 @@ out:
     free(edges);
     fs_index_close(ix);
     fs_db_close(db);
-    tree_free(&t);
-    remove_tmp(&o, dbdir);
+    gallery_free(&t);
+    gallery_remove_tmp(&o, dbdir);
     fs_config_destroy(cfg);
     return rc;
 }

@@ -64,12 +64,15 @@ EOF
 "$BIN" --help | sed -n 's/^  \([a-z][a-z]*\)  .*/\1/p' | while read -r cmd; do
     echo ".SS facesearch $cmd"
     "$BIN" "$cmd" --help | help_to_man
-    if [ "$cmd" = eval ]; then
-        for kind in lfw detect ident cluster; do
-            echo ".SS facesearch eval $kind"
-            "$BIN" eval "$kind" --help | help_to_man
-        done
-    fi
+    case $cmd in
+        eval) kinds="lfw detect ident cluster enrol" ;;
+        person) kinds="add from-group list show remove rename unassign" ;;
+        *) kinds= ;;
+    esac
+    for kind in $kinds; do
+        echo ".SS facesearch $cmd $kind"
+        "$BIN" "$cmd" "$kind" --help | help_to_man
+    done
 done
 
 cat <<'EOF'

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "facesearch/common.h"
+#include "facesearch/people.h"
 
 /* ---- verification (pairs) ---------------------------------------------- */
 
@@ -128,5 +129,62 @@ typedef struct fs_pairwise {
 } fs_pairwise;
 
 int fs_eval_pairwise(const int *cluster, const int *label, size_t n, fs_pairwise *out);
+
+/* ---- enrolment: named people on a folder-per-identity set ----------------- */
+
+/* One photo of an identity: its central face's descriptor (NULL when no face
+ * was found) and, when augmentation is evaluated, n_aug descriptors of
+ * variants of it (fs_augment_face; n_aug * dim floats, may be 0). */
+typedef struct fs_enrol_photo {
+    int label;
+    const float *vec;
+    const float *aug;
+    int n_aug;
+} fs_enrol_photo;
+
+typedef struct fs_enrol_opts {
+    int shots;             /* K photos enrol each person */
+    uint64_t seed;         /* the identity split and the choice of photos */
+    fs_label_method method;
+    int augment;           /* train on the enrolment photos' variants too */
+    double far;            /* the calibrated (label's) threshold's target: label.far */
+    float template_threshold; /* as fs_label_opts's */
+} fs_enrol_opts;
+
+typedef struct fs_enrol_result {
+    size_t identities;     /* with more than K photos with a face */
+    size_t enrolled;       /* of those, enrolled (half, seeded) */
+    size_t mated, impostor;/* probes: the enrolled people's other photos, and
+                              every photo of the identities never enrolled */
+    size_t examples;       /* training rows (with augmented copies) */
+    double rank1;          /* closed set: mated probes named right */
+    double dir_far_1pct, dir_far_0_1pct; /* open set: detection and identification
+                              rate (named right and over the threshold that lets
+                              1 % / 0.1 % of the impostor probes through) */
+    float thr_1pct, thr_0_1pct;
+    float threshold;       /* what `label` would use: calibrated on the enrolled
+                              people alone at opts.far */
+    double rejection;      /* impostor probes it rejects */
+    double dir_calibrated; /* mated probes named right over it */
+    double train_s;        /* training and calibration */
+} fs_enrol_result;
+
+/*
+ * The protocol of `facesearch eval enrol`: identities with more than K
+ * photos with a face are split in two halves (seeded); each identity of the
+ * first is enrolled from K of its photos (seeded) and its other photos are
+ * mated probes; every photo of the second half is an impostor probe.
+ * Photos without a face take no part.  The classifier is the one `label`
+ * trains (fs_classifier_train, fs_classifier_impostors).
+ * Errors: FS_EUSAGE (fewer than 4 eligible identities), FS_ENOMEM.
+ */
+int fs_eval_enrol(const fs_enrol_photo *ph, size_t n, int dim, const fs_enrol_opts *o,
+                  fs_enrol_result *out, fs_error *err);
+
+/* Marks (enrol[i] = 1) the photos fs_eval_enrol enrols with these shots and
+ * seed, so that only they need augmenting (vec must be set; aug is not
+ * read).  Errors: FS_ENOMEM. */
+int fs_eval_enrol_photos(const fs_enrol_photo *ph, size_t n, int shots, uint64_t seed,
+                         uint8_t *enrol, fs_error *err);
 
 #endif

@@ -87,6 +87,18 @@ static const fs_config_key keys[] = {
      "split large identities depending on its visiting order)"},
     {"dedup.min_faces", FS_CFG_INT, "2", 1, 1000000, NULL,
      "report groups of at least this many faces"},
+    {"label.method", FS_CFG_ENUM, "softmax", 0, 0, "template|svm|softmax",
+     "how facesearch label names faces: softmax (multinomial logistic regression: the best "
+     "open-set figures on LFW A-M, docs/accuracy.md), svm (one-vs-rest linear SVMs) or "
+     "template (nearest person by their examples; used when fewer than three people)"},
+    {"label.far", FS_CFG_REAL, "0.01", 0.0001, 0.5, NULL,
+     "open set: the share of strangers' faces that may be named (false accepts); the "
+     "threshold is set on impostor scores of the enrolled people"},
+    {"label.augment", FS_CFG_BOOL, "true", 0, 0, NULL,
+     "train on the augmented descriptors person add --augment made, where there are any"},
+    {"label.augment_variants", FS_CFG_STRING, "flip", 0, 0, NULL,
+     "which augmented descriptors label --augment trains on, of flip, rot+10, rot-10, half, "
+     "blur, bright, dark (person add --augment stores all)"},
     {"index.factory", FS_CFG_STRING, "auto", 0, 0, NULL,
      "FAISS index_factory string, or auto (by collection size)"},
     {"index.train_size", FS_CFG_INT, "0", 0, 100000000, NULL,
