@@ -1,7 +1,11 @@
 /* Accuracy measures on hand-made cases whose answers are known. */
 #include <math.h>
 
+#include <stdlib.h>
+
 #include "facesearch/eval.h"
+#include "facesearch/face.h"
+#include "facesearch/index.h"
 #include "harness.h"
 
 TEST(eval_verification)
@@ -102,4 +106,91 @@ TEST(eval_pairwise_clustering)
     CHECK_NEAR(p.precision, 1, 1e-12);
     CHECK_NEAR(p.recall, 2.0 / 4, 1e-12);
     CHECK_NEAR(p.f1, 2 * 0.5 / 1.5, 1e-12);
+}
+
+/* n unit vectors of dim in `ids` tight groups (label = group), photos of one
+ * group contiguous. */
+static float *groups(size_t n, int dim, int ids, fs_eval_photo *ph, unsigned seed)
+{
+    float *x = malloc(sizeof(float) * n * (size_t)dim), *c = malloc(sizeof(float) * ids * dim);
+    srand(seed);
+    for (int i = 0; i < ids * dim; i++)
+        c[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (size_t i = 0; i < n; i++) {
+        int g = (int)(i * (size_t)ids / n);
+        double norm = 0;
+        for (int j = 0; j < dim; j++) {
+            x[i * dim + j] = c[g * dim + j] + 0.1f * ((float)rand() / RAND_MAX - 0.5f);
+            norm += x[i * dim + j] * x[i * dim + j];
+        }
+        for (int j = 0; j < dim; j++)
+            x[i * dim + j] /= (float)sqrt(norm);
+        ph[i] = (fs_eval_photo){g, x + i * dim, NULL, 0};
+    }
+    free(c);
+    return x;
+}
+
+TEST(eval_ident_and_cluster_protocols_on_folders)
+{
+    enum { N = 60, D = 16, IDS = 12 }; /* 5 photos per identity */
+    fs_eval_photo ph[N + 2];
+    float *x = groups(N, D, IDS, ph, 9);
+    /* Two identities of one photo each: a distractor and a non-mated probe. */
+    float extra[2][D];
+    for (int k = 0; k < 2; k++) {
+        for (int j = 0; j < D; j++)
+            extra[k][j] = j == k ? 1.0f : 0.0f;
+        ph[N + k] = (fs_eval_photo){IDS + k, extra[k], NULL, 0};
+    }
+    fs_ident_run r;
+    fs_error e = {0};
+    CHECK_OK(fs_eval_ident_folders(ph, N + 2, D, 0, &r, &e), &e);
+    CHECK_INT(r.gallery, IDS + 1);  /* a template per identity + the distractor */
+    CHECK_INT(r.r.mated, IDS);      /* archive: one probe per identity */
+    CHECK_INT(r.r.nonmated, 1);
+    CHECK_NEAR(r.r.rank1, 1.0, 1e-9);
+    CHECK_OK(fs_eval_ident_folders(ph, N + 2, D, 1, &r, &e), &e);
+    CHECK_INT(r.r.mated, IDS * 4);  /* single: one enrolled, four probes */
+    CHECK_NEAR(r.r.rank1, 1.0, 1e-9);
+    /* A photo without a face is a miss. */
+    ph[4].vec = NULL;
+    CHECK_OK(fs_eval_ident_folders(ph, N + 2, D, 0, &r, &e), &e);
+    CHECK_INT(r.no_face, 0); /* the last photo with a face becomes the probe */
+    ph[3].vec = ph[2].vec = ph[1].vec = NULL;
+    CHECK_OK(fs_eval_ident_folders(ph, N + 2, D, 1, &r, &e), &e);
+    CHECK_INT(r.no_face, 4); /* photos 1-4 of identity 0: probes without a face */
+
+    /* Clustering: every group found, the faceless photos singletons. */
+    uint64_t fid[N + 2], img[N + 2];
+    int64_t xid[N];
+    for (int i = 0; i < N + 2; i++) {
+        fid[i] = (uint64_t)i;
+        img[i] = (uint64_t)i + 1;
+    }
+    for (int i = 0; i < N; i++)
+        xid[i] = i;
+    fs_index *ix = NULL;
+    REQUIRE(fs_index_from_vectors(NULL, D, x, xid, N, &ix, &e) == FS_OK);
+    fs_cluster_run c;
+    CHECK_OK(fs_eval_cluster_folders(ix, ph, fid, img, N, D, 10, 0.8f, &c, &e), &e);
+    CHECK_INT(c.faces, N - 4);
+    CHECK_NEAR(c.pw.precision, 1.0, 1e-9);
+    CHECK(c.pw.recall < 1.0 && c.pw.recall > 0.8); /* the faceless photos lose their pairs */
+    CHECK_INT(c.clusters, IDS);
+    fs_index_close(ix);
+    free(x);
+}
+
+TEST(eval_match_boxes_one_to_one)
+{
+    const float base[3][4] = {{0, 0, 10, 10}, {20, 0, 10, 10}, {40, 0, 10, 10}};
+    const float test[3][4] = {{1, 1, 10, 10}, {0, 0, 10, 10}, {100, 0, 5, 5}};
+    /* Both tested boxes near the first baseline box: it takes the exact
+     * one, the other matches nothing else. */
+    CHECK_INT(fs_eval_match_boxes(base, 3, test, 3, 0.3), 1);
+    CHECK_INT(fs_eval_match_boxes(base, 3, test, 0, 0.3), 0);
+    CHECK_INT(fs_eval_match_boxes(test, 2, base, 1, 0.3), 1);
+    CHECK_NEAR(fs_box_iou(base[0], test[1]), 1.0, 1e-9);
+    CHECK_NEAR(fs_box_iou(base[0], base[1]), 0.0, 1e-9);
 }

@@ -161,9 +161,9 @@ TEST(people_eval_enrol_protocol)
     float *x = malloc(sizeof(float) * N * D);
     int y[N];
     clusters(x, y, N, D, C, 0.25f, 11);
-    fs_enrol_photo ph[N];
+    fs_eval_photo ph[N];
     for (int i = 0; i < N; i++)
-        ph[i] = (fs_enrol_photo){y[i], x + i * D, NULL, 0};
+        ph[i] = (fs_eval_photo){y[i], x + i * D, NULL, 0};
     ph[5].vec = NULL; /* a photo without a face takes no part */
     fs_enrol_opts o = {.shots = 3, .seed = 5, .method = FS_LABEL_TEMPLATE, .far = 0.01,
                        .template_threshold = 0.5f};

@@ -425,9 +425,7 @@ static int eval_lfw(int argc, char **argv)
 
 /* --------------------------------------------------------------- detect */
 
-typedef struct box {
-    double x, y, w, h;
-} box;
+typedef float box[4]; /* x, y, w, h */
 
 typedef struct det_set {
     box *boxes;         /* grow-only, all photos */
@@ -454,40 +452,13 @@ static void det_done(void *ctx, size_t i, const fs_image *img, const fs_face *fa
         d->bad[i] = 1;
         return;
     }
-    for (int k = 0; k < n; k++)
-        d->per[i][k] = (box){faces[k].x, faces[k].y, faces[k].w, faces[k].h};
-}
-
-static double box_iou(const box *a, const box *b)
-{
-    double iw = fmin(a->x + a->w, b->x + b->w) - fmax(a->x, b->x);
-    double ih = fmin(a->y + a->h, b->y + b->h) - fmax(a->y, b->y);
-    if (iw <= 0 || ih <= 0)
-        return 0;
-    return iw * ih / (a->w * a->h + b->w * b->h - iw * ih);
-}
-
-/* Greedy one-to-one matching: each baseline face takes the unmatched tested
- * face it overlaps most, if IoU >= min_iou.  Returns the matches. */
-static int match(const box *base, int nb, const box *test, int nt, double min_iou)
-{
-    int used[FS_MAX_FACES] = {0}, m = 0;
-    for (int i = 0; i < nb; i++) {
-        int best = -1;
-        double bi = min_iou;
-        for (int j = 0; j < nt; j++) {
-            double v = used[j] ? 0 : box_iou(&base[i], &test[j]);
-            if (v >= bi) {
-                bi = v;
-                best = j;
-            }
-        }
-        if (best >= 0) {
-            used[best] = 1;
-            m++;
-        }
+    for (int k = 0; k < n; k++) {
+        float *b = d->per[i][k];
+        b[0] = (float)faces[k].x;
+        b[1] = (float)faces[k].y;
+        b[2] = (float)faces[k].w;
+        b[3] = (float)faces[k].h;
     }
-    return m;
 }
 
 /* Photos named on the command line: files as given, directories walked
@@ -688,7 +659,12 @@ static int eval_detect(int argc, char **argv)
             bad++;
             continue;
         }
-        int m = match(bd.per[i], bd.count[i], td.per[i], td.count[i], o.iou);
+        int m = fs_eval_match_boxes((const box *)bd.per[i], bd.count[i], (const box *)td.per[i],
+                                    td.count[i], o.iou);
+        if (m < 0) {
+            rc = EXIT_INTERNAL;
+            break;
+        }
         nb += (size_t)bd.count[i];
         nt += (size_t)td.count[i];
         matched += (size_t)m;

@@ -183,7 +183,7 @@ int eval_enrol(int argc, char **argv)
         fs_config_destroy(cfg);
         return rc;
     }
-    fs_enrol_photo *ph = calloc(t.n + 1, sizeof *ph);
+    fs_eval_photo *ph = calloc(t.n + 1, sizeof *ph);
     float **aug = calloc(t.n + 1, sizeof *aug);
     int *n_aug = calloc(t.n + 1, sizeof *n_aug);
     uint8_t *enrol = calloc(t.n + 1, 1);
@@ -193,7 +193,7 @@ int eval_enrol(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < t.n; i++)
-        ph[i] = (fs_enrol_photo){t.p[i].label, t.p[i].has_face ? t.p[i].vec : NULL, NULL, 0};
+        ph[i] = (fs_eval_photo){t.p[i].label, t.p[i].has_face ? t.p[i].vec : NULL, NULL, 0};
     if (fs_eval_enrol_photos(ph, t.n, o.shots, o.seed, enrol, &e) != FS_OK ||
         (rc = augment_photos(cfg, &t, enrol, variants, aug, n_aug, &aug_s)) != EXIT_OK) {
         rc = rc != EXIT_OK ? rc : cli_fail(&e);

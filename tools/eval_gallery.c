@@ -217,6 +217,14 @@ int gallery_prepare(const gal_opts *o, fs_config *cfg, const char *cmd, char *db
     return o->reweight >= 0 ? reweight(t, o->reweight) : EXIT_OK;
 }
 
+fs_eval_photo *gallery_photos(const tree *t)
+{
+    fs_eval_photo *ph = calloc(t->n + 1, sizeof *ph);
+    for (size_t i = 0; ph && i < t->n; i++)
+        ph[i] = (fs_eval_photo){t->p[i].label, t->p[i].has_face ? t->p[i].vec : NULL, NULL, 0};
+    return ph;
+}
+
 /* ------------------------------------------------------------- ident */
 
 static void ident_help(void)
@@ -285,96 +293,20 @@ int eval_ident(int argc, char **argv)
         fs_config_destroy(cfg);
         return rc;
     }
-    /* Photos per identity (they are contiguous after the path sort). */
-    size_t *first = calloc(t.n_names + 1, sizeof *first);
-    int *role = calloc(t.n + 1, sizeof *role); /* 0 unused, 1 gallery, 2 mated, 3 non-mated */
-    const int dim = t.dim;
-    float *gvec = malloc(sizeof(float) * (size_t)dim * (t.n + 1));
-    int64_t *gid = malloc(sizeof(int64_t) * (t.n + 1));
-    int *glabel = malloc(sizeof(int) * (t.n + 1));
-    if (!first || !role || !gvec || !gid || !glabel) {
+    fs_eval_photo *ph = gallery_photos(&t);
+    fs_ident_run run;
+    fs_error e = {0};
+    if (!ph) {
         rc = EXIT_INTERNAL;
         goto out;
     }
-    for (size_t i = 0; i < t.n; i++)
-        if (i == 0 || t.p[i].label != t.p[i - 1].label)
-            first[t.p[i].label] = i;
-    first[t.n_names] = t.n;
-    size_t ng = 0, singles = 0;
-    for (size_t id = 0; id < t.n_names; id++) {
-        size_t a = first[id], b = first[id + 1];
-        if (b - a == 1) {
-            role[a] = singles++ % 2 == 0 ? 1 : 3;
-            if (role[a] == 1 && !t.p[a].has_face)
-                role[a] = 0; /* a distractor without a face enrols nothing */
-        } else if (o.single) {
-            size_t g = a;
-            while (g < b && !t.p[g].has_face)
-                g++;
-            for (size_t i = a; i < b; i++)
-                role[i] = i == g ? 1 : 2;
-        } else {
-            size_t q = b - 1;
-            while (q > a && !t.p[q].has_face)
-                q--;
-            for (size_t i = a; i < b; i++)
-                role[i] = i == q ? 2 : t.p[i].has_face ? 1 : 0;
-        }
-    }
-    /* One template per enrolled identity: the mean of its enrolled
-     * descriptors.  Averaging cancels per-photo noise (pose, light), and an
-     * identity enrolled with hundreds of photos does not get hundreds of
-     * chances to be a stranger's nearest face. */
-    for (size_t i = 0; i < t.n; i++) {
-        if (role[i] != 1)
-            continue;
-        float *g = gvec + ng * (size_t)dim;
-        int n = 0;
-        memset(g, 0, sizeof(float) * (size_t)dim);
-        size_t j = i;
-        for (; j < t.n && t.p[j].label == t.p[i].label; j++)
-            if (role[j] == 1) {
-                for (int c = 0; c < dim; c++)
-                    g[c] += t.p[j].vec[c];
-                n++;
-            }
-        /* the mean of unit vectors, made unit again: cosine scores */
-        fs_descriptor_normalize(g, dim);
-        gid[ng] = (int64_t)ng;
-        glabel[ng++] = t.p[i].label;
-        i = j - 1;
-    }
-    fs_error e = {0};
-    fs_index *ix = NULL;
-    if (fs_index_from_vectors(NULL, dim, gvec, gid, ng, &ix, &e) != FS_OK) {
+    /* Photos are grouped by identity: sorted by path. */
+    if (fs_eval_ident_folders(ph, t.n, t.dim, o.single, &run, &e) != FS_OK) {
         rc = cli_fail(&e);
         goto out;
     }
-    /* One template per identity: the first R hits are R distinct identities. */
-    enum { R = 5 };
-    size_t np = 0, no_face = 0;
-    int *rank_ids = malloc(sizeof(int) * R * (t.n + 1)), *truth = malloc(sizeof(int) * (t.n + 1));
-    float *best = malloc(sizeof(float) * (t.n + 1)), dist[R];
-    int64_t hit[R];
-    int deep = ng < R ? (int)ng : R;
-    for (size_t i = 0; rank_ids && truth && best && i < t.n; i++) {
-        if (role[i] < 2)
-            continue;
-        truth[np] = role[i] == 2 ? t.p[i].label : -1;
-        for (int r = 0; r < R; r++)
-            rank_ids[np * R + (size_t)r] = -1;
-        best[np] = NAN;
-        if (t.p[i].has_face && fs_index_search(ix, t.p[i].vec, 1, deep, dist, hit, &e) == FS_OK) {
-            best[np] = dist[0];
-            for (int j = 0; j < deep && hit[j] >= 0; j++)
-                rank_ids[np * R + (size_t)j] = glabel[hit[j]];
-        } else if (!t.p[i].has_face) {
-            no_face++;
-        }
-        np++;
-    }
-    fs_ident_result res;
-    fs_eval_ident(rank_ids, R, best, truth, np, 0.01, &res);
+    const fs_ident_result res = run.r;
+    const size_t np = run.probes, ng = run.gallery, no_face = run.no_face;
     double secs = fs_now() - t0;
     if (o.json) {
         printf("{\"rank1\":%.4f,\"rank5\":%.4f,\"tpir_at_fpir_1pct\":%.4f,"
@@ -395,17 +327,9 @@ int eval_ident(int argc, char **argv)
                100 * res.tpir_at_fpir, 1 - res.threshold);
         printf("  %.1f s (ingest %.1f s)\n", secs, ingest_s);
     }
-    free(rank_ids);
-    free(truth);
-    free(best);
-    fs_index_close(ix);
     rc = EXIT_OK;
 out:
-    free(first);
-    free(role);
-    free(gvec);
-    free(gid);
-    free(glabel);
+    free(ph);
     gallery_free(&t);
     gallery_remove_tmp(&o, dbdir);
     fs_config_destroy(cfg);
@@ -414,12 +338,6 @@ out:
 
 /* ----------------------------------------------------------- cluster */
 
-static int by_face_id(const void *a, const void *b, void *ctx)
-{
-    const photo *p = ctx;
-    uint64_t x = p[*(const size_t *)a].face_id, y = p[*(const size_t *)b].face_id;
-    return (x > y) - (x < y);
-}
 
 static void cluster_help(void)
 {
@@ -472,7 +390,7 @@ int eval_cluster(int argc, char **argv)
     }
     char rec[32] = "fusion";
     store_cli_recognizer(t.mode, rec, sizeof rec);
-    const float sim_thr = (float)cli_threshold(cfg, "dedup", rec), thr = 1.0f - sim_thr;
+    const float sim_thr = (float)cli_threshold(cfg, "dedup", rec);
     int k = (int)fs_config_int(cfg, "dedup.k");
     fs_error e = {0};
     fs_db *db = NULL;
@@ -480,34 +398,33 @@ int eval_cluster(int argc, char **argv)
     fs_index_info info;
     fs_index_build_opts bo = {.factory = fs_config_str(cfg, "index.factory")};
     fs_db_options ro = {FS_DB_READONLY, NULL, 0, 0};
-    /* The nodes: central faces, in face-id order as fs_knn_graph wants. */
-    size_t n = 0;
+    fs_eval_photo *ph = gallery_photos(&t);
     uint64_t *ids = malloc(sizeof(uint64_t) * (t.n + 1)), *photo_of = malloc(sizeof(uint64_t) * (t.n + 1));
     float *vecs = malloc(sizeof(float) * (size_t)t.dim * (t.n + 1));
-    size_t *node_photo = malloc(sizeof(size_t) * (t.n + 1));
-    uint32_t *cl = malloc(sizeof(uint32_t) * (t.n + 1));
-    int *cluster = malloc(sizeof(int) * (t.n + 1)), *label = malloc(sizeof(int) * (t.n + 1));
-    fs_edge *edges = NULL;
-    size_t n_edges = 0, n_clusters = 0;
-    if (!ids || !photo_of || !vecs || !node_photo || !cl || !cluster || !label) {
+    int *node_label = malloc(sizeof(int) * (t.n + 1));
+    fs_cluster_run run;
+    if (!ph || !ids || !photo_of || !vecs || !node_label) {
         rc = EXIT_INTERNAL;
         goto out;
     }
-    /* Photos are in path order; nodes must be in face-id order. */
-    size_t *ord = node_photo;
-    for (size_t i = 0; i < t.n; i++)
-        if (t.p[i].has_face)
-            ord[n++] = i;
-    qsort_r(ord, n, sizeof *ord, by_face_id, t.p);
-    for (size_t j = 0; j < n; j++) {
-        ids[j] = t.p[ord[j]].face_id;
-        photo_of[j] = t.p[ord[j]].image_id;
-        memcpy(vecs + j * (size_t)t.dim, t.p[ord[j]].vec, sizeof(float) * (size_t)t.dim);
+    size_t n = 0; /* faces: their vectors and labels for the impostor thresholds */
+    for (size_t i = 0; i < t.n; i++) {
+        ids[i] = t.p[i].face_id;
+        photo_of[i] = t.p[i].image_id;
+        if (t.p[i].has_face) {
+            memcpy(vecs + n * (size_t)t.dim, t.p[i].vec, sizeof(float) * (size_t)t.dim);
+            node_label[n++] = t.p[i].label;
+        }
     }
     int st = FS_OK;
     if (o.reweight >= 0) {
-        int64_t *ix_ids = (int64_t *)ids; /* face ids fit int64 */
-        st = fs_index_from_vectors(NULL, t.dim, vecs, ix_ids, n, &ix, &e);
+        /* The re-weighted central faces, not the stored vectors. */
+        int64_t *ix_ids = malloc(sizeof(int64_t) * (n + 1));
+        for (size_t i = 0, j = 0; ix_ids && i < t.n; i++)
+            if (t.p[i].has_face)
+                ix_ids[j++] = (int64_t)t.p[i].face_id;
+        st = ix_ids ? fs_index_from_vectors(NULL, t.dim, vecs, ix_ids, n, &ix, &e) : FS_ENOMEM;
+        free(ix_ids);
         snprintf(info.factory, sizeof info.factory, "IDMap,Flat (central faces)");
     } else if ((st = fs_db_open(dbdir, &ro, &db, &e)) == FS_OK &&
                (st = fs_index_build(db, dbdir, &bo, &info, &e)) == FS_OK &&
@@ -516,40 +433,23 @@ int eval_cluster(int argc, char **argv)
                                  (int)fs_config_int(cfg, "index.ef_search"),
                                  fs_config_real(cfg, "index.k_factor"), &e);
     }
-    if (st != FS_OK) {
+    if (st != FS_OK ||
+        fs_eval_cluster_folders(ix, ph, ids, photo_of, t.n, t.dim, k, sim_thr, &run, &e) != FS_OK) {
         rc = cli_fail(&e);
         goto out;
     }
-    fs_cluster_opts co = {0, 1, photo_of};
-    if (fs_knn_graph(ix, vecs, ids, photo_of, n, k + 1, thr, &edges, &n_edges, &e) != FS_OK ||
-        fs_cluster_whispers(n, edges, n_edges, &co, cl, &n_clusters, NULL, &e) != FS_OK) {
-        rc = cli_fail(&e);
-        goto out;
-    }
-    for (size_t i = 0; i < t.n; i++) {
-        cluster[i] = -1; /* no face: a singleton */
-        label[i] = t.p[i].label;
-    }
-    for (size_t j = 0; j < n; j++)
-        cluster[ord[j]] = (int)cl[j];
-    fs_pairwise pw;
-    fs_eval_pairwise(cluster, label, t.n, &pw);
+    const fs_pairwise pw = run.pw;
+    const size_t n_edges = run.edges;
     /* the rule behind dedup.NAME: the similarity at FAR 1e-5 over every
      * different-person pair of the central faces */
     static const double fars[3] = {1e-4, 1e-5, 1e-6};
     float far_thr[3];
     uint64_t imp_pairs = 0;
-    int *node_label = malloc(sizeof(int) * (n + 1));
-    for (size_t j = 0; node_label && j < n; j++)
-        node_label[j] = t.p[ord[j]].label;
-    if (!node_label ||
-        fs_eval_impostor_thresholds(vecs, t.dim, node_label, n, fars, 3, far_thr, &imp_pairs) !=
-            FS_OK) {
-        free(node_label);
+    if (fs_eval_impostor_thresholds(vecs, t.dim, node_label, n, fars, 3, far_thr, &imp_pairs) !=
+        FS_OK) {
         rc = EXIT_INTERNAL;
         goto out;
     }
-    free(node_label);
     double secs = fs_now() - t0;
     if (o.json) {
         printf("{\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"clusters\":%zu,"
@@ -575,14 +475,11 @@ int eval_cluster(int argc, char **argv)
     }
     rc = EXIT_OK;
 out:
+    free(ph);
     free(ids);
     free(photo_of);
     free(vecs);
-    free(node_photo);
-    free(cl);
-    free(cluster);
-    free(label);
-    free(edges);
+    free(node_label);
     fs_index_close(ix);
     fs_db_close(db);
     gallery_free(&t);

@@ -50,6 +50,11 @@ int gallery_flag(void *ctx, fs_config *cfg, int c, const char *arg);
 int gallery_prepare(const gal_opts *o, fs_config *cfg, const char *cmd, char *dbdir, size_t cap,
                     tree *t, double *ingest_s);
 
+/* The photos as the library's evaluations take them (malloc'ed; NULL when
+ * out of memory). */
+struct fs_eval_photo;
+struct fs_eval_photo *gallery_photos(const tree *t);
+
 /* Frees what gallery_prepare read. */
 void gallery_free(tree *t);
 

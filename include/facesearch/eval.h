@@ -98,6 +98,19 @@ int fs_lfw_pairs_load(const char *path, fs_lfw_pairs *out, fs_error *err);
 /* Frees what fs_lfw_pairs_load allocated; safe on a zeroed struct. */
 void fs_lfw_pairs_free(fs_lfw_pairs *p);
 
+/* ---- folder-per-identity sets ------------------------------------------ */
+
+/* One photo of an identity (a folder of `eval ident`, `eval cluster`, `eval
+ * enrol`): its central face's descriptor (NULL when no face was found) and,
+ * when augmentation is evaluated, n_aug descriptors of variants of it
+ * (fs_augment_face; n_aug * dim floats, may be 0). */
+typedef struct fs_eval_photo {
+    int label;
+    const float *vec;
+    const float *aug;
+    int n_aug;
+} fs_eval_photo;
+
 /* ---- identification (gallery / probes) -------------------------------- */
 
 /* Open-set identification.  For each probe: the ranked gallery identities of
@@ -116,6 +129,27 @@ typedef struct fs_ident_result {
 void fs_eval_ident(const int *rank_ids, int ranks, const float *best_dist,
                    const int *truth, size_t probes, double fpir, fs_ident_result *out);
 
+/* What fs_eval_ident_folders measured. */
+typedef struct fs_ident_run {
+    fs_ident_result r;     /* at FPIR 1 % */
+    size_t gallery;        /* templates searched */
+    size_t probes, no_face;/* probes, of which without a face (misses) */
+} fs_ident_run;
+
+/*
+ * The protocol of `facesearch eval ident` on n photos grouped by label
+ * (each identity's photos contiguous, e.g. sorted by path).  Identities with
+ * one photo alternate between gallery distractors and non-mated probes; an
+ * identity with several photos, with single = 0 ("archive"), is enrolled
+ * from all but its last photo with a face, which is its mated probe; with
+ * single = 1, enrolled from its first photo with a face, the others being
+ * probes.  Each enrolled identity is one template: the normalised mean of
+ * its enrolled descriptors, searched exactly (an IDMap,Flat index).
+ * Errors: FS_ENOMEM, FS_EINDEX.
+ */
+int fs_eval_ident_folders(const fs_eval_photo *ph, size_t n, int dim, int single,
+                          fs_ident_run *out, fs_error *err);
+
 /* ---- clustering --------------------------------------------------------- */
 
 /* Pairwise precision/recall/F1 of a clustering against labels: over all
@@ -130,17 +164,35 @@ typedef struct fs_pairwise {
 
 int fs_eval_pairwise(const int *cluster, const int *label, size_t n, fs_pairwise *out);
 
-/* ---- enrolment: named people on a folder-per-identity set ----------------- */
+/* What fs_eval_cluster_folders measured. */
+typedef struct fs_cluster_run {
+    fs_pairwise pw;
+    size_t faces, edges, clusters;
+} fs_cluster_run;
 
-/* One photo of an identity: its central face's descriptor (NULL when no face
- * was found) and, when augmentation is evaluated, n_aug descriptors of
- * variants of it (fs_augment_face; n_aug * dim floats, may be 0). */
-typedef struct fs_enrol_photo {
-    int label;
-    const float *vec;
-    const float *aug;
-    int n_aug;
-} fs_enrol_photo;
+/*
+ * `facesearch dedup`'s grouping judged against the folders: the photos'
+ * central faces (face_id[i], image_id[i] for ph[i] with a face) are linked
+ * to their k nearest neighbours in ix at a cosine similarity of at least
+ * sim_thr, grouped by Chinese whispers (faces of one photo kept apart), and
+ * the groups compared with the labels over all pairs of photos (a photo
+ * without a face is a group of its own).  Errors: FS_ENOMEM, FS_EINDEX.
+ */
+struct fs_index;
+int fs_eval_cluster_folders(struct fs_index *ix, const fs_eval_photo *ph, const uint64_t *face_id,
+                            const uint64_t *image_id, size_t n, int dim, int k, float sim_thr,
+                            fs_cluster_run *out, fs_error *err);
+
+/* ---- detection ------------------------------------------------------------ */
+
+/* Greedy one-to-one matching of detections against baseline boxes {x, y, w,
+ * h}: each baseline box, in order, takes the unmatched tested box it
+ * overlaps most, when the IoU is at least min_iou.  Returns the number of
+ * matches, or -1 when out of memory. */
+int fs_eval_match_boxes(const float (*base)[4], int nb, const float (*test)[4], int nt,
+                        double min_iou);
+
+/* ---- enrolment: named people on a folder-per-identity set ----------------- */
 
 typedef struct fs_enrol_opts {
     int shots;             /* K photos enrol each person */
@@ -178,13 +230,13 @@ typedef struct fs_enrol_result {
  * trains (fs_classifier_train, fs_classifier_impostors).
  * Errors: FS_EUSAGE (fewer than 4 eligible identities), FS_ENOMEM.
  */
-int fs_eval_enrol(const fs_enrol_photo *ph, size_t n, int dim, const fs_enrol_opts *o,
+int fs_eval_enrol(const fs_eval_photo *ph, size_t n, int dim, const fs_enrol_opts *o,
                   fs_enrol_result *out, fs_error *err);
 
 /* Marks (enrol[i] = 1) the photos fs_eval_enrol enrols with these shots and
  * seed, so that only they need augmenting (vec must be set; aug is not
  * read).  Errors: FS_ENOMEM. */
-int fs_eval_enrol_photos(const fs_enrol_photo *ph, size_t n, int shots, uint64_t seed,
+int fs_eval_enrol_photos(const fs_eval_photo *ph, size_t n, int shots, uint64_t seed,
                          uint8_t *enrol, fs_error *err);
 
 #endif

@@ -335,4 +335,8 @@ void fs_fusion_reweight(float *v, double w0, double w);
  * index, or -1 when n <= 0. */
 int fs_face_central(const float (*box)[4], int n, int width, int height);
 
+/* Intersection over union of two boxes {x, y, w, h}; 0 when they do not
+ * overlap or both are empty. */
+double fs_box_iou(const float a[4], const float b[4]);
+
 #endif

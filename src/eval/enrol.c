@@ -35,7 +35,7 @@ static int by_float(const void *a, const void *b)
 
 static int by_label_then_index(const void *a, const void *b, void *ctx)
 {
-    const fs_enrol_photo *ph = ctx;
+    const fs_eval_photo *ph = ctx;
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     if (ph[x].label != ph[y].label)
         return ph[x].label < ph[y].label ? -1 : 1;
@@ -56,7 +56,7 @@ static void split_free(split *sp)
     free(sp->len);
 }
 
-static int split_make(const fs_enrol_photo *ph, size_t n, int shots, uint64_t seed, split *sp,
+static int split_make(const fs_eval_photo *ph, size_t n, int shots, uint64_t seed, split *sp,
                       fs_error *err)
 {
     memset(sp, 0, sizeof *sp);
@@ -104,7 +104,7 @@ static int split_make(const fs_enrol_photo *ph, size_t n, int shots, uint64_t se
     return FS_OK;
 }
 
-int fs_eval_enrol_photos(const fs_enrol_photo *ph, size_t n, int shots, uint64_t seed,
+int fs_eval_enrol_photos(const fs_eval_photo *ph, size_t n, int shots, uint64_t seed,
                          uint8_t *enrol, fs_error *err)
 {
     split sp;
@@ -119,7 +119,7 @@ int fs_eval_enrol_photos(const fs_enrol_photo *ph, size_t n, int shots, uint64_t
     return FS_OK;
 }
 
-int fs_eval_enrol(const fs_enrol_photo *ph, size_t n, int dim, const fs_enrol_opts *o,
+int fs_eval_enrol(const fs_eval_photo *ph, size_t n, int dim, const fs_enrol_opts *o,
                   fs_enrol_result *out, fs_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -168,7 +168,7 @@ int fs_eval_enrol(const fs_enrol_photo *ph, size_t n, int dim, const fs_enrol_op
         size_t first_probe = 0;
         if (i < enrolled) {
             for (size_t j = 0; j < (size_t)o->shots; j++) {
-                const fs_enrol_photo *e = &ph[pick[j]];
+                const fs_eval_photo *e = &ph[pick[j]];
                 memcpy(x + r * dim, e->vec, sizeof(float) * (size_t)dim);
                 y[r] = (int)i;
                 orig[r++] = 1;

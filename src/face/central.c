@@ -1,4 +1,5 @@
-/* Which face a single-subject photo is about (see fs_face_central). */
+/* Which face a single-subject photo is about (see fs_face_central), and how
+ * much two boxes overlap. */
 #include <math.h>
 
 #include "facesearch/face.h"
@@ -19,4 +20,13 @@ int fs_face_central(const float (*box)[4], int n, int width, int height)
         }
     }
     return pick;
+}
+
+double fs_box_iou(const float a[4], const float b[4])
+{
+    double iw = fmin(a[0] + a[2], b[0] + b[2]) - fmax(a[0], b[0]);
+    double ih = fmin(a[1] + a[3], b[1] + b[3]) - fmax(a[1], b[1]);
+    if (iw <= 0 || ih <= 0)
+        return 0;
+    return iw * ih / ((double)a[2] * a[3] + (double)b[2] * b[3] - iw * ih);
 }

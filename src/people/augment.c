@@ -39,15 +39,6 @@ int fs_aug_parse(const char *list, unsigned *mask, fs_error *err)
     return FS_OK;
 }
 
-static double iou(const float a[4], double bx, double by, double bw, double bh)
-{
-    double x0 = fmax(a[0], bx), y0 = fmax(a[1], by);
-    double x1 = fmin(a[0] + a[2], bx + bw), y1 = fmin(a[1] + a[3], by + bh);
-    double inter = fmax(0, x1 - x0) * fmax(0, y1 - y0);
-    double uni = (double)a[2] * a[3] + bw * bh - inter;
-    return uni > 0 ? inter / uni : 0;
-}
-
 /* Faces looked for in a variant: a photo rarely has more near the box. */
 #define AUG_FACES 64
 
@@ -95,7 +86,9 @@ int fs_augment_face(fs_worker *w, int dim, const fs_image *photo, const float bo
     int best = -1;
     double best_iou = 0.3;
     for (int i = 0; rc == FS_OK && i < n; i++) {
-        double o = iou(tb, faces[i].x, faces[i].y, faces[i].w, faces[i].h);
+        const float fb[4] = {(float)faces[i].x, (float)faces[i].y, (float)faces[i].w,
+                             (float)faces[i].h};
+        double o = fs_box_iou(tb, fb);
         if (o >= best_iou && (faces[i].flags & FS_FACE_DESCRIPTOR) &&
             !(faces[i].flags & FS_FACE_EMPTY_CROP)) {
             best_iou = o;

@@ -4,20 +4,10 @@
  * the stored faces (reembed keeps face ids), a removed photo's face is
  * marked gone but keeps its last descriptor.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
-
-static double box_iou(const float a[4], const float b[4])
-{
-    double x0 = fmax(a[0], b[0]), y0 = fmax(a[1], b[1]);
-    double x1 = fmin(a[0] + a[2], b[0] + b[2]), y1 = fmin(a[1] + a[3], b[1] + b[3]);
-    double inter = fmax(0, x1 - x0) * fmax(0, y1 - y0);
-    double uni = (double)a[2] * a[3] + (double)b[2] * b[3] - inter;
-    return uni > 0 ? inter / uni : 0;
-}
 
 /* The face of the photo at path whose box overlaps box most (IoU >= 0.5);
  * FS_ENOTFOUND when none. */
@@ -33,7 +23,7 @@ static int find_again(fs_db_snap *snap, const char *path, const float box[4], ui
         fs_face_rec f;
         if (fs_db_get_face(snap, img.first_face + i, &f, NULL) != FS_OK)
             continue;
-        double o = box_iou(box, f.box);
+        double o = fs_box_iou(box, f.box);
         if (o >= best) {
             best = o;
             *face_id = img.first_face + i;
