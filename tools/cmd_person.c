@@ -184,6 +184,17 @@ static void show_help(void)
            "  --config FILE   settings\n");
 }
 
+void person_json_face(const fs_example *x)
+{
+    printf("\"face_id\":");
+    if (x->face_id == FS_NO_FACE)
+        printf("null");
+    else
+        printf("%llu", (unsigned long long)x->face_id);
+    printf(",\"photo\":");
+    json_str(stdout, x->path);
+}
+
 static const char *state_of(const fs_example *x)
 {
     return x->face_id == FS_NO_FACE ? "outside" : x->gone ? "gone" : "stored";
@@ -226,13 +237,8 @@ static int person_show(int argc, char **argv)
         for (size_t j = i + 1; j < ex.n; j++)
             copies += ex.v[j].aug && ex.v[j].parent == x->id;
         if (o.json) {
-            printf("%s{\"face_id\":", i ? "," : "");
-            if (x->face_id == FS_NO_FACE)
-                printf("null");
-            else
-                printf("%llu", (unsigned long long)x->face_id);
-            printf(",\"photo\":");
-            json_str(stdout, x->path);
+            printf("%s{", i ? "," : "");
+            person_json_face(x);
             printf(",\"box\":[%.2f,%.2f,%.2f,%.2f],\"state\":\"%s\",\"augmented\":%d}", x->box[0],
                    x->box[1], x->box[2], x->box[3], state_of(x), copies);
         } else {

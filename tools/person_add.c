@@ -199,13 +199,8 @@ static int commit(enrol *en, const char *name, const person_opts *o)
             const fs_example *x = &en->ex.v[i];
             if (x->aug || !x->id)
                 continue;
-            printf("%s{\"face_id\":", first ? "" : ",");
-            if (x->face_id == FS_NO_FACE)
-                printf("null");
-            else
-                printf("%llu", (unsigned long long)x->face_id);
-            printf(",\"photo\":");
-            json_str(stdout, x->path);
+            printf("%s{", first ? "" : ",");
+            person_json_face(x);
             printf("}");
             first = 0;
         }

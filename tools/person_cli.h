@@ -20,6 +20,9 @@ typedef struct person_opts {
 int person_parse(int argc, char **argv, const char *cmd, void (*help)(void), person_opts *o,
                  fs_config **cfg);
 
+/* Writes an example's `"face_id":ID-or-null,"photo":"..."` JSON members. */
+void person_json_face(const fs_example *x);
+
 /* Enrols faces: `person add` and `person from-group`. */
 int person_add(int argc, char **argv);
 int person_from_group(int argc, char **argv);

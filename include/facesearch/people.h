@@ -101,8 +101,8 @@ uint64_t fs_people_model_tag(const char *model_id);
 /*
  * Enrols ex[0..n) as examples of `name`, creating the person when absent.
  * An augmented entry (aug > 0) names its original by parent = 1 + its index
- * in ex.  A stored face already enrolled for this person is skipped (with
- * its augmented entries); one enrolled for someone else refuses the whole
+ * in ex.  A stored face already enrolled for this person, or given twice, is
+ * enrolled once (the later entries skipped with their augmented ones); one enrolled for someone else refuses the whole
  * call with FS_EUSAGE naming both.  Sets ex[i].id and person.  *added (may be
  * NULL) gets the number of faces newly enrolled.  All or nothing.
  * Errors: FS_EUSAGE (bad name, face of another person), FS_EDB, FS_ENOSPC.
@@ -150,7 +150,8 @@ typedef struct fs_refresh_report {
     size_t rederived; /* descriptor taken anew from the stored face (model change) */
     size_t gone;      /* face no longer in the database: last descriptor kept */
     size_t stale;     /* descriptors of another model that cannot be re-derived
-                         here (augmented, or photos outside the database) */
+                         here (augmented, photos outside the database, faces
+                         gone before the change): left out of training */
 } fs_refresh_report;
 
 /*

@@ -246,7 +246,12 @@ static int add_txn(fs_people *p, MDB_txn *t, void *ctx, fs_error *err)
         rc = put_person(p, t, a->person, a->name, fs_people_now_ns());
     if (rc)
         return rc;
+    /* A stored face given twice is enrolled once. */
     memset(a->skip, 0, a->n);
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t j = 0; !a->ex[i].aug && a->ex[i].face_id != FS_NO_FACE && j < i; j++)
+            if (!a->ex[j].aug && a->ex[j].face_id == a->ex[i].face_id)
+                a->skip[i] = 1;
     rc = walk_examples(p, t, 0, add_check, a);
     if (rc == FS_TXN_FAILED) {
         char owner[FS_PERSON_NAME_MAX + 1] = "?";

@@ -145,13 +145,15 @@ static int count_label(void *ctx, const fs_label *l)
 }
 
 /* What the labels depend on: the people (generation), the model, the
- * method and its options. */
-static uint64_t fingerprint(uint64_t gen, uint64_t tag, const fs_label_opts *o, float thr)
+ * method and its options -- the inputs of the training, not its outputs,
+ * which may differ in the last bits from one run to the next (threaded
+ * BLAS) and must not relabel the archive. */
+static uint64_t fingerprint(uint64_t gen, uint64_t tag, const fs_label_opts *o)
 {
     char s[256];
-    snprintf(s, sizeof s, "gen=%llu tag=%016llx method=%s far=%.9g augment=%d/%x thr=%.9g",
+    snprintf(s, sizeof s, "gen=%llu tag=%016llx method=%s far=%.9g augment=%d/%x",
              (unsigned long long)gen, (unsigned long long)tag, fs_label_method_name(o->method),
-             o->far, o->augment, o->variants, (double)thr);
+             o->far, o->augment, o->variants);
     uint8_t h[32];
     fs_sha256(s, strlen(s), h);
     uint64_t v = 0;
@@ -264,7 +266,7 @@ int fs_label_run(fs_db *db, fs_people *p, const fs_label_opts *o, fs_label_stats
     r.imp = imp;
     r.n_imp = n_imp;
     r.thr = thr;
-    r.fp = fingerprint(gen, tag, o, thr);
+    r.fp = fingerprint(gen, tag, o);
     r.dim = dim;
     r.st = st;
     r.err = err;

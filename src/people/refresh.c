@@ -66,6 +66,7 @@ int fs_people_refresh(fs_people *p, fs_db_snap *snap, const char *model_id, int 
             rep->moved++;
         } else {
             rep->gone++;
+            rep->stale += !current; /* gone before the model changed: unusable */
             dirty = !ex->gone;
             ex->gone = 1;
         }
