@@ -303,6 +303,17 @@ TEST(people_enrol_label_and_find_a_person)
             CHECK_MSG(strstr(m2, "photo06.jpg") && strstr(m2, "\"person\":\"Anna\""), "%s: %s",
                       method, m2);
     }
+    /* The HTML report: a row for the person, thumbnails of the matches. */
+    char html[700];
+    snprintf(html, sizeof html, "%s/people-anna.html", fs_test_tmpdir());
+    CHECK_INT(run("query --db %s --person Anna -k 3 --html %s", db, html), 0);
+    FILE *hf = fopen(html, "r");
+    REQUIRE(hf);
+    size_t hn = fread(out, 1, sizeof out - 1, hf);
+    out[hn] = '\0';
+    fclose(hf);
+    CHECK(strstr(out, "Person: Anna (1 examples)") != NULL);
+    CHECK(strstr(out, "  Anna") != NULL); /* a match's title names the label */
     /* Best face per photo: no photo twice. */
     CHECK_INT(run("query --db %s --person Anna -k 12 --tsv", db), 0);
     CHECK(strstr(out, "\tperson\n") != NULL);
@@ -550,4 +561,28 @@ TEST(people_eval_enrol_on_lfw)
     /* Real faces, five photos each: nearly every probe named right. */
     const char *r1 = strstr(out, "\"rank1\":");
     CHECK(r1 && atof(r1 + 8) > 95);
+}
+
+TEST(people_on_a_sharded_database)
+{
+    const char *dir = make_photos("people-shards", 12);
+    REQUIRE(dir);
+    snprintf(photos, sizeof photos, "%s", dir);
+    snprintf(db, sizeof db, "%s/people-shards-db", fs_test_tmpdir());
+    CHECK_INT(run("init --db %s --shards 3", db), 0);
+    CHECK_INT(run("ingest --db %s --quiet %s", db, photos), 0);
+    CHECK_INT(run("build --db %s", db), 0);
+    /* One set of people beside the shards; faces of every shard labelled. */
+    CHECK_INT(run("person add --db %s Anna %s/photo00.jpg", db, photos), 0);
+    CHECK_INT(run("person add --db %s Bob %s/photo01.jpg", db, photos), 0);
+    CHECK_INT(run("person add --db %s Dora %s/photo03.jpg", db, photos), 0);
+    CHECK_INT(run("label --db %s --json", db), 0);
+    long long faces = json_num(out, "faces");
+    CHECK(faces > 12 && json_num(out, "labelled") == faces);
+    CHECK(strstr(out, "\"method\":\"softmax\"") != NULL);
+    CHECK_INT(run("query --db %s --person Anna -k 2 --json", db), 0);
+    CHECK_MSG(strstr(out, "photo06.jpg") && strstr(out, "\"person\":\"Anna\""), "%s", out);
+    char path[700];
+    snprintf(path, sizeof path, "%s/people.mdb", db);
+    CHECK(access(path, F_OK) == 0);
 }
