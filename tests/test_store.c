@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "facesearch/store.h"
 #include "harness.h"
 
@@ -260,6 +262,24 @@ TEST(store_refuses_other_model_and_missing_db)
     CHECK_INT(fs_db_open(fresh_dir("db-none"), &ro, &db, &e), FS_ENOTFOUND);
     CHECK(strstr(e.msg, "db-none") != NULL);
     CHECK_OK(fs_db_open(dir, &ro, &db, &e), &e);
+    fs_db_close(db);
+    /* An environment nothing was committed to yet -- an ingest creating it
+     * this moment, or one killed before its first commit -- is no database
+     * yet to a reader (a loop of stats during an ingest once failed here);
+     * a writer finishes creating it. */
+    const char *empty = fresh_dir("db-empty");
+    mkdir(empty, 0700);
+    char file[600];
+    snprintf(file, sizeof file, "%s/%s", empty, FS_DB_FILE);
+    MDB_env *env;
+    REQUIRE(mdb_env_create(&env) == 0);
+    REQUIRE(mdb_env_open(env, file, MDB_NOSUBDIR, 0600) == 0);
+    mdb_env_close(env);
+    CHECK_INT(fs_db_open(empty, &ro, &db, &e), FS_ENOTFOUND);
+    CHECK(strstr(e.msg, "no facesearch database here yet") != NULL);
+    CHECK_OK(open_rw(empty, &db, &e), &e);
+    fs_db_close(db);
+    CHECK_OK(fs_db_open(empty, &ro, &db, &e), &e);
     fs_db_close(db);
 }
 

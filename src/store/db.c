@@ -186,6 +186,13 @@ static int open_dbis(fs_db *db, MDB_txn *t, fs_error *err)
     };
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) {
         int rc = mdb_dbi_open(t, list[i].name, flags, list[i].dbi);
+        MDB_envinfo info;
+        if (rc == MDB_NOTFOUND && mdb_env_info(db->env, &info) == 0 && info.me_last_txnid == 0)
+            /* Nothing committed yet: an ingest creating it this moment, or
+             * one killed before its first commit (the next one goes on). */
+            return fs_fail(err, FS_ENOTFOUND, "%s: no facesearch database here yet (run "
+                                              "facesearch ingest first)",
+                           db->path);
         if (rc == MDB_NOTFOUND)
             return fs_fail(err, FS_EDB, "%s: not a facesearch database (no '%s' table)",
                            db->path, list[i].name);
