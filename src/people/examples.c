@@ -286,7 +286,8 @@ static int add_txn(fs_people *p, MDB_txn *t, void *ctx, fs_error *err)
         else
             a->added++;
     }
-    return rc ? rc : fs_people_bump_gen(p, t);
+    /* Nothing new: the labels stay valid. */
+    return rc ? rc : created || a->added ? fs_people_bump_gen(p, t) : 0;
 }
 
 int fs_people_add(fs_people *p, const char *name, fs_example *ex, size_t n, size_t *added,
