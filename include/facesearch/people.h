@@ -134,11 +134,9 @@ int fs_people_rename(fs_people *p, const char *old_name, const char *new_name, f
 int fs_people_unassign(fs_people *p, const char *name, uint64_t face_id, fs_error *err);
 
 /* Rewrites examples in place (same ids; e.g. after fs_people_refresh moved
- * them to new face ids or descriptors) and deletes the `drop` example ids of
- * the same people.  Errors: FS_EDB, FS_ENOTFOUND (an example vanished
- * meanwhile: nothing written). */
-int fs_people_update(fs_people *p, const fs_example *ex, size_t n, const uint64_t *drop,
-                     size_t n_drop, fs_error *err);
+ * them to new face ids or descriptors).  Errors: FS_EDB, FS_ENOTFOUND (an
+ * example vanished meanwhile: nothing written). */
+int fs_people_update(fs_people *p, const fs_example *ex, size_t n, fs_error *err);
 
 /* The people generation: +1 per edit (add, remove, rename, unassign, update). */
 int fs_people_generation(fs_people *p, uint64_t *gen, fs_error *err);

@@ -596,8 +596,6 @@ int fs_people_unassign(fs_people *p, const char *name, uint64_t face_id, fs_erro
 typedef struct update_ctx {
     const fs_example *ex;
     size_t n;
-    const uint64_t *drop;
-    size_t n_drop;
 } update_ctx;
 
 static int update_txn(fs_people *p, MDB_txn *t, void *ctx, fs_error *err)
@@ -618,27 +616,11 @@ static int update_txn(fs_people *p, MDB_txn *t, void *ctx, fs_error *err)
         if (!rc)
             rc = put_example(p, t, &u->ex[i]);
     }
-    for (size_t i = 0; i < u->n_drop && !rc; i++) {
-        /* Ids are unique across people: find the one holding it. */
-        MDB_cursor *c;
-        MDB_val k, d;
-        if ((rc = mdb_cursor_open(t, p->examples, &c)))
-            break;
-        for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); !rc; rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
-            if (k.mv_size == 16 && fs_be64_get((const uint8_t *)k.mv_data + 8) == u->drop[i]) {
-                rc = mdb_cursor_del(c, 0);
-                break;
-            }
-        mdb_cursor_close(c);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
-    }
     return rc ? rc : fs_people_bump_gen(p, t);
 }
 
-int fs_people_update(fs_people *p, const fs_example *ex, size_t n, const uint64_t *drop,
-                     size_t n_drop, fs_error *err)
+int fs_people_update(fs_people *p, const fs_example *ex, size_t n, fs_error *err)
 {
-    update_ctx u = {ex, n, drop, n_drop};
+    update_ctx u = {ex, n};
     return fs_people_write(p, update_txn, &u, "updating examples", err);
 }

@@ -90,7 +90,7 @@ int fs_people_refresh(fs_people *p, fs_db_snap *snap, const char *model_id, int 
             rc = fs_example_list_push(&changed, ex, err);
     }
     if (rc == FS_OK && changed.n)
-        rc = fs_people_update(p, changed.v, changed.n, NULL, 0, err);
+        rc = fs_people_update(p, changed.v, changed.n, err);
     free(vec);
     fs_example_list_free(&all);
     fs_example_list_free(&changed);
